@@ -1,0 +1,87 @@
+import { pino } from 'pino';
+import { Collector } from '../../collector.js';
+import { ConfigError, SHORTCUTS, loadConfig } from '../../config/load.js';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../command.js';
+
+const USAGE = `Usage: flowtrace serve [options]
+
+Starts the collector: OTLP receivers, storage (embedded ClickHouse unless a server URL is set)
+and the query API. Every option is also an environment variable; a YAML file can set all keys.
+
+Options:
+  --config FILE            YAML configuration file (env FLOWTRACE_CONFIG)
+${SHORTCUTS.map((s) => `  --${`${s.flag} VALUE`.padEnd(23)} ${s.help} (env ${s.env})`).join('\n')}
+  -h, --help               show this help
+`;
+
+export const serveCommand: Command = {
+  path: ['serve'],
+  summary: 'start the collector',
+  async run(argv, io) {
+    const options = {
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(SHORTCUTS.map((s) => [s.flag, { type: 'string' }])),
+    } as const;
+    const { values, positionals } = parseCommandArgs(argv, options);
+    if (values.help) {
+      io.stdout.write(USAGE);
+      return 0;
+    }
+    if (positionals.length > 0) {
+      io.stderr.write(`flowtrace serve: unexpected argument '${positionals[0]}'\n\n${USAGE}`);
+      return 2;
+    }
+    const flags = values as Record<string, string | boolean | undefined>;
+    let config;
+    try {
+      config = loadConfig({
+        file: (flags.config as string | undefined) ?? io.env.FLOWTRACE_CONFIG,
+        env: io.env,
+        overrides: SHORTCUTS.filter((s) => typeof flags[s.flag] === 'string').map((s) => ({
+          path: s.path,
+          value: flags[s.flag] as string,
+          source: `--${s.flag}`,
+        })),
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      io.stderr.write(`flowtrace serve: configuration error: ${err.message}\n`);
+      return 2;
+    }
+
+    const logger = pino({ level: config.log.level, base: { service: 'flowtrace-collector', pid: process.pid } });
+    const collector = new Collector(config, logger);
+    try {
+      await collector.start();
+    } catch (err) {
+      logger.fatal({ err }, 'collector failed to start');
+      await collector.shutdown().catch(() => undefined);
+      return 1;
+    }
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting without waiting for the flush');
+          resolve(1);
+          return;
+        }
+        stopping = true;
+        logger.info({ signal }, 'signal received');
+        collector.shutdown().then(
+          () => resolve(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            resolve(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      // A bug in one request must not take the collector (and what it holds) down.
+      process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+    });
+  },
+};

@@ -1,0 +1,117 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import {
+  createClickHouseExporter,
+  openClickHouse,
+  tableName,
+  TRACE_ID_SUFFIX,
+  type ClickHouseClients,
+  type ClickHouseConfig,
+} from '../../exporters/clickhouse/index.js';
+import type { Config } from './config/schema.js';
+import { BatchQueue } from './pipeline/batch-queue.js';
+import { ExportFanout } from './pipeline/fanout.js';
+import { createQueryApi, startQueryApi } from './query/api.js';
+import { TraceStore } from './query/trace-store.js';
+import { UserSql } from './query/user-sql.js';
+import { Ingest } from './receivers/ingest.js';
+import { OtlpGrpcReceiver } from './receivers/otlp-grpc/receiver.js';
+import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
+import { CollectorMetrics } from './telemetry.js';
+
+const MIB = 1024 * 1024;
+
+export interface CollectorAddresses {
+  grpc?: string;
+  http?: string;
+  api: string;
+}
+
+/**
+ * The collector wired from its config: receivers → pipeline → exporter queues → storage,
+ * and the query API beside them. `start` brings it up in dependency order; `shutdown`
+ * stops intake first and returns only once everything accepted has been stored.
+ */
+export class Collector {
+  readonly metrics = new CollectorMetrics();
+  private readonly clickhouse: ClickHouseClients;
+  private readonly pipeline: ExportFanout;
+  private readonly receivers: Array<OtlpGrpcReceiver | OtlpHttpReceiver> = [];
+  private readonly grpc?: OtlpGrpcReceiver;
+  private readonly http?: OtlpHttpReceiver;
+  private readonly api: FastifyInstance;
+  private ready = false;
+  addresses: CollectorAddresses = { api: '' };
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    const storage: ClickHouseConfig = {
+      url: config.storage.clickhouse.url,
+      username: config.storage.clickhouse.username,
+      password: config.storage.clickhouse.password,
+      database: config.storage.clickhouse.database,
+      tracesTable: config.storage.clickhouse.traces_table,
+      dataDir: config.storage.data_dir,
+      retentionDays: config.storage.retention_days,
+      concurrency: config.pipeline.queue.export_concurrency,
+    };
+    this.clickhouse = openClickHouse(storage);
+    const queue = new BatchQueue(
+      createClickHouseExporter(this.clickhouse.writer, storage),
+      {
+        maxBatchSpans: config.pipeline.batch.max_spans,
+        timeoutMs: config.pipeline.batch.timeout_ms,
+        maxQueuedSpans: config.pipeline.queue.max_spans,
+        retryAfterSeconds: config.pipeline.queue.retry_after_seconds,
+        concurrency: config.pipeline.queue.export_concurrency,
+      },
+      this.metrics,
+      logger.child({ component: 'queue' }),
+    );
+    this.pipeline = new ExportFanout([queue]);
+
+    const ingest = new Ingest(this.pipeline, this.metrics);
+    const { grpc, http } = config.receivers.otlp;
+    if (grpc.enabled) {
+      this.grpc = new OtlpGrpcReceiver({ endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB }, ingest, logger.child({ component: 'otlp-grpc' }));
+      this.receivers.push(this.grpc);
+    }
+    if (http.enabled) {
+      this.http = new OtlpHttpReceiver({ endpoint: http.endpoint, maxBodyBytes: http.max_request_body_size_mib * MIB }, ingest, logger);
+      this.receivers.push(this.http);
+    }
+
+    const store = new TraceStore(this.clickhouse.reader, { traces: tableName(storage), traceIds: tableName(storage, TRACE_ID_SUFFIX) });
+    const userSql = new UserSql(this.clickhouse.newSession, {
+      maxRows: config.api.sql.max_rows,
+      maxExecutionSeconds: config.api.sql.max_execution_seconds,
+    });
+    this.api = createQueryApi({ endpoint: config.api.endpoint }, { store, userSql, metrics: this.metrics, isReady: () => this.ready }, logger);
+  }
+
+  async start(): Promise<void> {
+    // The API first, so that /healthz answers (and /readyz says "starting") during migrations.
+    this.addresses.api = await startQueryApi(this.api, this.config.api.endpoint);
+    await this.pipeline.start();
+    for (const r of this.receivers) await r.start();
+    this.addresses.grpc = this.grpc?.address;
+    this.addresses.http = this.http?.address;
+    this.ready = true;
+    this.logger.info(
+      { ...this.addresses, storage: this.clickhouse.embedded ? `embedded:${this.config.storage.data_dir}` : this.config.storage.clickhouse.url },
+      'collector ready',
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    this.ready = false;
+    this.logger.info('shutting down: refusing new data, flushing what was accepted');
+    await Promise.all(this.receivers.map((r) => r.shutdown()));
+    await this.pipeline.shutdown();
+    await this.api.close();
+    await this.clickhouse.close();
+    this.logger.info('shutdown complete');
+  }
+}

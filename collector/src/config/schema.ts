@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/** `host:port`, port 0–65535 (0 picks a free port). */
+const endpoint = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:4317')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0–65535');
+
+const positiveInt = z.number().int('expected a whole number').min(1, 'must be at least 1');
+const url = z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), 'expected an http:// or https:// URL');
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier (letters, digits, _)');
+
+export const configSchema = z
+  .object({
+    receivers: z
+      .object({
+        otlp: z
+          .object({
+            grpc: z
+              .object({
+                enabled: z.boolean().default(true),
+                endpoint: endpoint.default('0.0.0.0:4317'),
+                /** Largest accepted message, after decompression. */
+                max_recv_msg_size_mib: positiveInt.default(16),
+              })
+              .strict()
+              .prefault({}),
+            http: z
+              .object({
+                enabled: z.boolean().default(true),
+                endpoint: endpoint.default('0.0.0.0:4318'),
+                /** Largest accepted body, measured after decompression. */
+                max_request_body_size_mib: positiveInt.default(16),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    api: z
+      .object({
+        endpoint: endpoint.default('0.0.0.0:8686'),
+        sql: z
+          .object({
+            max_rows: positiveInt.default(10_000),
+            max_execution_seconds: positiveInt.default(30),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        /** Embedded ClickHouse data directory, used when no server URL is set. */
+        data_dir: z.string().min(1, 'must not be empty').default('./data'),
+        retention_days: positiveInt.default(7),
+        clickhouse: z
+          .object({
+            /** A ClickHouse server's HTTP URL; empty means the embedded engine. */
+            url: url.default(''),
+            username: z.string().default('default'),
+            password: z.string().default(''),
+            database: identifier.default('default'),
+            traces_table: identifier.default('otel_traces'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    pipeline: z
+      .object({
+        batch: z
+          .object({
+            /** A batch is sent to storage when it holds this many spans… */
+            max_spans: positiveInt.default(20_000),
+            /** …or when its oldest span has waited this long. */
+            timeout_ms: positiveInt.default(1_000),
+          })
+          .strict()
+          .prefault({}),
+        queue: z
+          .object({
+            /** Spans held in memory (batching + in flight + retrying) before receivers answer 429. */
+            max_spans: positiveInt.default(500_000),
+            /** Retry hint given to clients refused for backpressure. */
+            retry_after_seconds: positiveInt.default(5),
+            /** Batches written to storage at once. */
+            export_concurrency: positiveInt.default(2),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,130 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { SPAN_COLUMNS, spanView, type SpanRow, type SpanView } from './span-view.js';
+
+export interface TraceTables {
+  /** Quoted `db`.`otel_traces`. */
+  traces: string;
+  /** Quoted `db`.`otel_traces_trace_id_ts`. */
+  traceIds: string;
+}
+
+export interface TraceSearch {
+  service?: string;
+  operation?: string;
+  tags: Array<[string, string]>;
+  minDurationNs?: bigint;
+  maxDurationNs?: bigint;
+  startNs: bigint;
+  endNs: bigint;
+  limit: number;
+}
+
+export interface TraceSummary {
+  traceId: string;
+  rootServiceName: string;
+  rootSpanName: string;
+  startTimeUnixNano: string;
+  durationNano: string;
+  spanCount: number;
+  errorCount: number;
+  services: string[];
+}
+
+/** Every 64-bit integer as a JSON string, so no digit is lost on the way to JavaScript. */
+const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
+
+/** The query API's reads over `otel_traces`, all through the reader session. */
+export class TraceStore {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly tables: TraceTables,
+  ) {}
+
+  private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });
+    return result.json<T>();
+  }
+
+  /** The whole trace ordered by start, or undefined when no span of it is stored. */
+  async getTrace(traceId: string): Promise<SpanView[] | undefined> {
+    // The lookup table narrows the scan of otel_traces to the trace's own time range.
+    const [bounds] = await this.rows<{ start: string; end: string; n: string }>(
+      `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, count() AS n
+       FROM ${this.tables.traceIds} WHERE TraceId = {id:String}`,
+      { id: traceId },
+    );
+    if (!bounds || bounds.n === '0') return undefined;
+    const rows = await this.rows<SpanRow>(
+      `SELECT ${SPAN_COLUMNS} FROM ${this.tables.traces}
+       WHERE TraceId = {id:String} AND Timestamp >= {start:DateTime64(9)} AND Timestamp <= {end:DateTime64(9)}
+       ORDER BY Timestamp, SpanId`,
+      { id: traceId, start: bounds.start, end: bounds.end },
+    );
+    return rows.length === 0 ? undefined : rows.map(spanView);
+  }
+
+  /** Traces with at least one span matching every condition, newest first. */
+  async searchTraces(search: TraceSearch): Promise<TraceSummary[]> {
+    const where = ['Timestamp >= fromUnixTimestamp64Nano({start:Int64})', 'Timestamp <= fromUnixTimestamp64Nano({end:Int64})'];
+    const params: Record<string, unknown> = { start: search.startNs.toString(), end: search.endNs.toString(), limit: search.limit };
+    if (search.service) {
+      where.push('ServiceName = {service:String}');
+      params.service = search.service;
+    }
+    if (search.operation) {
+      where.push('SpanName = {operation:String}');
+      params.operation = search.operation;
+    }
+    if (search.minDurationNs !== undefined) {
+      where.push('Duration >= {minDuration:UInt64}');
+      params.minDuration = search.minDurationNs.toString();
+    }
+    if (search.maxDurationNs !== undefined) {
+      where.push('Duration <= {maxDuration:UInt64}');
+      params.maxDuration = search.maxDurationNs.toString();
+    }
+    search.tags.forEach(([key, value], i) => {
+      where.push(`(SpanAttributes[{k${i}:String}] = {v${i}:String} OR ResourceAttributes[{k${i}:String}] = {v${i}:String})`);
+      params[`k${i}`] = key;
+      params[`v${i}`] = value;
+    });
+    const found = await this.rows<{ TraceId: string }>(
+      `SELECT TraceId FROM ${this.tables.traces} WHERE ${where.join(' AND ')}
+       GROUP BY TraceId ORDER BY min(Timestamp) DESC LIMIT {limit:UInt32}`,
+      params,
+    );
+    if (found.length === 0) return [];
+    const ids = found.map((r) => r.TraceId);
+    const summaries = await this.rows<TraceSummary>(
+      `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM ${this.tables.traceIds} WHERE TraceId IN {ids:Array(String)})
+       SELECT TraceId AS traceId,
+         argMinIf(ServiceName, Timestamp, ParentSpanId = '') AS rootServiceName,
+         argMinIf(SpanName, Timestamp, ParentSpanId = '') AS rootSpanName,
+         toString(min(toUnixTimestamp64Nano(Timestamp))) AS startTimeUnixNano,
+         toString(max(toUnixTimestamp64Nano(Timestamp) + Duration) - min(toUnixTimestamp64Nano(Timestamp))) AS durationNano,
+         count() AS spanCount, countIf(StatusCode = 'Error') AS errorCount,
+         arraySort(groupUniqArray(ServiceName)) AS services
+       FROM ${this.tables.traces}
+       WHERE TraceId IN {ids:Array(String)} AND Timestamp >= (SELECT s FROM bounds) AND Timestamp <= (SELECT e FROM bounds)
+       GROUP BY TraceId`,
+      { ids },
+    );
+    const byId = new Map(summaries.map((s) => [s.traceId, { ...s, spanCount: Number(s.spanCount), errorCount: Number(s.errorCount) }]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async services(): Promise<string[]> {
+    const rows = await this.rows<{ ServiceName: string }>(
+      `SELECT ServiceName FROM ${this.tables.traces} GROUP BY ServiceName ORDER BY ServiceName`,
+    );
+    return rows.map((r) => r.ServiceName);
+  }
+
+  async operations(service: string): Promise<Array<{ name: string; spanKind: string }>> {
+    return this.rows<{ name: string; spanKind: string }>(
+      `SELECT SpanName AS name, SpanKind AS spanKind FROM ${this.tables.traces}
+       WHERE ServiceName = {service:String} GROUP BY SpanName, SpanKind ORDER BY SpanName, SpanKind`,
+      { service },
+    );
+  }
+}

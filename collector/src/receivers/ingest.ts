@@ -1,0 +1,36 @@
+import type { Consumer } from '../pipeline/stage.js';
+import type { CollectorMetrics } from '../telemetry.js';
+import type { DecodedTraces } from './otlp/proto-decoder.js';
+
+export type Transport = 'grpc' | 'http';
+
+/**
+ * What both OTLP receivers do with a decoded request: count it, hand the valid spans to
+ * the pipeline (which may refuse them for backpressure by throwing QueueFullError), and
+ * count the outcome. Only a resolved call may be acknowledged to the client.
+ */
+export class Ingest {
+  constructor(
+    private readonly pipeline: Consumer,
+    private readonly metrics: CollectorMetrics,
+  ) {}
+
+  async accept(transport: Transport, decoded: DecodedTraces): Promise<void> {
+    const received = decoded.spans.length + decoded.rejectedSpans;
+    this.metrics.spansReceived.inc({ transport }, received);
+    if (decoded.rejectedSpans > 0) this.metrics.spansRefused.inc({ transport, reason: 'invalid' }, decoded.rejectedSpans);
+    if (decoded.spans.length === 0) return;
+    try {
+      await this.pipeline.consume(decoded.spans);
+    } catch (err) {
+      this.metrics.spansRefused.inc({ transport, reason: 'backpressure' }, decoded.spans.length);
+      this.metrics.requestsRefused.inc({ transport, reason: 'backpressure' });
+      throw err;
+    }
+    this.metrics.spansAccepted.inc({ transport }, decoded.spans.length);
+  }
+
+  refused(transport: Transport, reason: 'malformed' | 'too_large' | 'unsupported_media_type'): void {
+    this.metrics.requestsRefused.inc({ transport, reason });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * What both OTLP decoders (protobuf and JSON) produce, and the pieces they share:
+ * attribute insertion, shared resource/scope objects, per-span rejection bookkeeping.
+ */
+import type { AttributeKinds, Attributes, InstrumentationScope, Resource, Span, ValueKind } from '../../model/span.js';
+
+export interface DecodedTraces {
+  /** The valid spans, in request order. */
+  spans: Span[];
+  /** Spans dropped for invalid IDs; goes to ExportTracePartialSuccess.rejected_spans. */
+  rejectedSpans: number;
+  /** Why they were dropped ('' when none were); goes to ExportTracePartialSuccess.error_message. */
+  rejectionMessage: string;
+}
+
+/**
+ * Sets one attribute and returns the kinds record, created on the first non-string value
+ * (`kind` undefined means a string). A repeated key keeps its last value and kind, as the
+ * Collector's exporters do when they copy attributes into a map.
+ *
+ * With `exact` false a string value skips the check that it replaces an earlier non-string
+ * value of the same key (one property lookup per string, a notable cost on the hot path).
+ * Such a caller must notice repeated keys itself (see {@link hasRepeatedKeys}) and redo the
+ * list exactly; OTLP forbids repeated keys, so that is rare.
+ */
+export function putAttribute(
+  attributes: Attributes,
+  kinds: AttributeKinds | undefined,
+  key: string,
+  value: string,
+  kind: ValueKind | undefined,
+  exact: boolean,
+): AttributeKinds | undefined {
+  // '__proto__' is a legitimate attribute key; plain assignment would hit the prototype setter.
+  if (key === '__proto__') defineOwn(attributes, key, value);
+  else attributes[key] = value;
+  if (kind !== undefined) {
+    if (kinds === undefined) kinds = {};
+    if (key === '__proto__') defineOwn(kinds, key, kind);
+    else kinds[key] = kind;
+  } else if (exact && kinds !== undefined && kinds[key] !== undefined && Object.hasOwn(kinds, key)) {
+    // A string replaced an earlier non-string value of the same key.
+    delete kinds[key];
+    for (const _ in kinds) return kinds;
+    return undefined;
+  }
+  return kinds;
+}
+
+/** Whether fewer distinct keys than `puts` ended up in `attributes` (for-in uses V8's enum cache: cheap). */
+export function hasRepeatedKeys(attributes: Attributes, puts: number): boolean {
+  let keys = 0;
+  for (const _ in attributes) keys++;
+  return keys !== puts;
+}
+
+function defineOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function newResource(): Resource {
+  return { attributes: {}, droppedAttributesCount: 0, schemaUrl: '', serviceName: '' };
+}
+
+export function newScope(): InstrumentationScope {
+  return { name: '', version: '', attributes: {}, droppedAttributesCount: 0, schemaUrl: '' };
+}
+
+/** Attaches or removes `attributeKinds` on a shared resource or scope after (re)filling it. */
+export function setKinds(target: Resource | InstrumentationScope, kinds: AttributeKinds | undefined): void {
+  if (kinds !== undefined) target.attributeKinds = kinds;
+  else if (target.attributeKinds !== undefined) delete target.attributeKinds;
+}
+
+/** pdata keeps resource attributes as strings; `service.name` of any kind is its AsString form. */
+export function serviceNameOf(attributes: Attributes): string {
+  return attributes['service.name'] ?? '';
+}
+
+/** How many rejections are spelled out in the message; the rest are counted. */
+const MAX_DETAILED_REJECTIONS = 5;
+/** Scope names come from the client: cap what is echoed back. */
+const MAX_SCOPE_NAME_IN_MESSAGE = 64;
+
+interface Rejection {
+  spanIndex: number;
+  scope: InstrumentationScope;
+  reason: string;
+}
+
+/**
+ * Counts rejected spans and keeps the first few reasons. The message is assembled at the
+ * end because a scope's name may arrive after its spans on the wire.
+ */
+export class RejectionLog {
+  count = 0;
+  private readonly detailed: Rejection[] = [];
+
+  reject(spanIndex: number, scope: InstrumentationScope, reason: string): void {
+    this.count++;
+    if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex, scope, reason });
+  }
+
+  message(): string {
+    const parts = this.detailed.map(
+      (r) => `span ${r.spanIndex} of scope '${truncate(r.scope.name, MAX_SCOPE_NAME_IN_MESSAGE)}': ${r.reason}`,
+    );
+    const more = this.count - this.detailed.length;
+    if (more > 0) parts.push(`and ${more} more rejected span${more === 1 ? '' : 's'}`);
+    return parts.join('; ');
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max) + '…';
+}
+
+/** The reason an ID of `length` bytes is unusable as a span's own trace or span ID, or ''. */
+export function idLengthProblem(field: string, length: number, want: number): string {
+  if (length === want) return '';
+  return length === 0 ? `${field} is missing` : `${field} has ${byteCount(length)}, want ${want}`;
+}
+
+/** The reason an optional ID (parent span, link) of `length` bytes is unusable, or ''. */
+export function optionalIdLengthProblem(field: string, length: number, want: number): string {
+  return length === 0 || length === want ? '' : `${field} has ${byteCount(length)}, want ${want} or none`;
+}
+
+function byteCount(n: number): string {
+  return n === 1 ? '1 byte' : `${n} bytes`;
+}

@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Span } from '../../collector/src/model/span.js';
+import type { ClickHouseConfig } from './config.js';
+import { openClickHouse, type ClickHouseClients } from './connection.js';
+import { ClickHouseExporter } from './exporter.js';
+import { FLOWTRACE_COLUMNS, migrate, tableName } from './schema.js';
+
+// One embedded engine per process: every test uses its own database inside it.
+const dataDir = mkdtempSync(join(tmpdir(), 'ft-ch-'));
+let clients: ClickHouseClients;
+beforeAll(() => {
+  clients = openClickHouse(config('default'));
+});
+afterAll(async () => {
+  await clients.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function config(database: string, retentionDays = 7): ClickHouseConfig {
+  return { url: '', username: 'default', password: '', database, tracesTable: 'otel_traces', dataDir, retentionDays, concurrency: 1 };
+}
+
+async function rows<T>(query: string): Promise<T[]> {
+  const r = await clients.reader.query({ query, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+  return r.json<T>();
+}
+
+function span(overrides: Partial<Span> = {}): Span {
+  const now = BigInt(Date.now()) * 1_000_000n + 123n;
+  return {
+    resource: { attributes: { 'service.name': 'svc', 'host.cpus': '8' }, attributeKinds: { 'host.cpus': 'int' }, droppedAttributesCount: 1, schemaUrl: 'https://r', serviceName: 'svc' },
+    scope: { name: 'lib', version: '1.0', attributes: { 'scope.k': 'v' }, droppedAttributesCount: 0, schemaUrl: 'https://s' },
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: '',
+    traceState: 'a=1',
+    flags: 257,
+    name: 'GET /x',
+    kind: 2,
+    startTimeUnixNano: now,
+    endTimeUnixNano: now + 1_500_000n,
+    attributes: { 'text': 'quote " backslash \\ newline \n tab \t unicode ☕ \u0001', 'n': '42' },
+    attributeKinds: { n: 'int' },
+    droppedAttributesCount: 2,
+    events: [{ timeUnixNano: now + 1n, name: 'ev', attributes: { a: 'b' }, droppedAttributesCount: 3 }],
+    droppedEventsCount: 4,
+    links: [{ traceId: '11111111111111111111111111111111', spanId: '2222222222222222', traceState: 'l=2', flags: 1, attributes: { x: 'true' }, attributeKinds: { x: 'bool' }, droppedAttributesCount: 5 }],
+    droppedLinksCount: 6,
+    statusCode: 2,
+    statusMessage: 'boom',
+    ...overrides,
+  };
+}
+
+describe('ClickHouse exporter', () => {
+  it('creates the OpenTelemetry exporter schema, idempotently', async () => {
+    const c = config('schema_test');
+    await migrate(clients.writer, c);
+    await migrate(clients.writer, c);
+    const tables = await rows<{ name: string; engine: string }>("SELECT name, engine FROM system.tables WHERE database = 'schema_test' ORDER BY name");
+    expect(tables).toEqual([
+      { name: 'otel_traces', engine: 'MergeTree' },
+      { name: 'otel_traces_trace_id_ts', engine: 'MergeTree' },
+      { name: 'otel_traces_trace_id_ts_mv', engine: 'MaterializedView' },
+    ]);
+    const [meta] = await rows<{ partition_key: string; sorting_key: string }>(
+      "SELECT partition_key, sorting_key FROM system.tables WHERE database = 'schema_test' AND name = 'otel_traces'",
+    );
+    expect(meta).toEqual({ partition_key: 'toDate(Timestamp)', sorting_key: 'ServiceName, SpanName, toDateTime(Timestamp)' });
+    const indexes = await rows<{ name: string }>("SELECT name FROM system.data_skipping_indices WHERE database = 'schema_test' AND table = 'otel_traces' ORDER BY name");
+    expect(indexes.map((i) => i.name)).toEqual(['idx_duration', 'idx_res_attr_key', 'idx_res_attr_value', 'idx_span_attr_key', 'idx_span_attr_value', 'idx_trace_id']);
+  });
+
+  it('upgrades a table created by the OpenTelemetry exporter with FlowTrace columns', async () => {
+    await clients.writer.command({ query: 'CREATE DATABASE IF NOT EXISTS legacy' });
+    await clients.writer.command({
+      query: `CREATE TABLE legacy.otel_traces (Timestamp DateTime64(9), TraceId String, SpanId String, ParentSpanId String, TraceState String,
+        SpanName LowCardinality(String), SpanKind LowCardinality(String), ServiceName LowCardinality(String),
+        ResourceAttributes Map(LowCardinality(String), String), ScopeName String, ScopeVersion String,
+        SpanAttributes Map(LowCardinality(String), String), Duration UInt64, StatusCode LowCardinality(String), StatusMessage String,
+        Events Nested (Timestamp DateTime64(9), Name LowCardinality(String), Attributes Map(LowCardinality(String), String)),
+        Links Nested (TraceId String, SpanId String, TraceState String, Attributes Map(LowCardinality(String), String)))
+        ENGINE = MergeTree PARTITION BY toDate(Timestamp) ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))`,
+    });
+    await migrate(clients.writer, config('legacy'));
+    const columns = await rows<{ name: string }>("SELECT name FROM system.columns WHERE database = 'legacy' AND table = 'otel_traces'");
+    for (const [name] of FLOWTRACE_COLUMNS) expect(columns.map((c) => c.name)).toContain(name);
+  });
+
+  it('stores every field, escaping what needs it', async () => {
+    const c = config('insert_test');
+    const exporter = new ClickHouseExporter(clients.writer, c);
+    await exporter.start();
+    const s = span();
+    const other = span({ spanId: 'c7ad6b7169203332', parentSpanId: s.spanId, name: 'child', kind: 1, events: [], links: [], attributes: {}, attributeKinds: undefined, statusCode: 0, statusMessage: '' });
+    await exporter.consume([s, other]);
+    const [row] = await rows<Record<string, unknown>>(
+      `SELECT toString(toUnixTimestamp64Nano(Timestamp)) AS ts, * EXCEPT Timestamp FROM ${tableName(c)} WHERE SpanId = '${s.spanId}'`,
+    );
+    expect(row).toMatchObject({
+      ts: String(s.startTimeUnixNano),
+      TraceId: s.traceId,
+      ParentSpanId: '',
+      TraceState: 'a=1',
+      SpanName: 'GET /x',
+      SpanKind: 'Server',
+      ServiceName: 'svc',
+      ResourceAttributes: { 'service.name': 'svc', 'host.cpus': '8' },
+      ScopeName: 'lib',
+      ScopeVersion: '1.0',
+      SpanAttributes: s.attributes,
+      Duration: '1500000',
+      StatusCode: 'Error',
+      StatusMessage: 'boom',
+      'Events.Name': ['ev'],
+      'Events.Attributes': [{ a: 'b' }],
+      'Links.TraceId': ['11111111111111111111111111111111'],
+      'Links.TraceState': ['l=2'],
+      SpanFlags: 257,
+      DroppedAttributesCount: 2,
+      DroppedEventsCount: 4,
+      DroppedLinksCount: 6,
+      ResourceSchemaUrl: 'https://r',
+      ResourceDroppedAttributesCount: 1,
+      ScopeAttributes: { 'scope.k': 'v' },
+      ScopeSchemaUrl: 'https://s',
+      EventsDroppedAttributesCount: [3],
+      LinksFlags: [1],
+      LinksDroppedAttributesCount: [5],
+      AttributeKinds: { 'span:n': 'int', 'resource:host.cpus': 'int', 'link.0:x': 'bool' },
+    });
+    const lookup = await rows<{ TraceId: string }>(`SELECT TraceId FROM ${tableName(c, '_trace_id_ts')}`);
+    expect(lookup.map((r) => r.TraceId)).toContain(s.traceId);
+  });
+
+  it('changes the TTL only when the retention changes', async () => {
+    const ttlOf = async () =>
+      (await rows<{ engine_full: string }>("SELECT engine_full FROM system.tables WHERE database = 'ttl_test' AND name = 'otel_traces'"))[0]!.engine_full;
+    await migrate(clients.writer, config('ttl_test', 7));
+    expect(await ttlOf()).toContain('TTL toDateTime(Timestamp) + toIntervalDay(7)');
+    await migrate(clients.writer, config('ttl_test', 14));
+    expect(await ttlOf()).toContain('TTL toDateTime(Timestamp) + toIntervalDay(14)');
+  });
+});

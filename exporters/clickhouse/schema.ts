@@ -1,0 +1,141 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseConfig } from './config.js';
+
+/**
+ * `otel_traces` exactly as the OpenTelemetry Collector ClickHouse exporter creates it
+ * (names, types, codecs, indexes, partitioning, ordering), so existing SQL and Grafana's
+ * ClickHouse data source work unchanged. FlowTrace's own columns are added beside it by
+ * `ADD COLUMN IF NOT EXISTS`, which also upgrades a table that exporter created.
+ */
+function tracesTableDdl(table: string, retentionDays: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+    Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+      Timestamp DateTime64(9),
+      Name LowCardinality(String),
+      Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+      TraceId String,
+      SpanId String,
+      TraceState String,
+      Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1
+  ) ENGINE = MergeTree()
+  PARTITION BY toDate(Timestamp)
+  ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
+  ${tracesTtl(retentionDays)}
+  SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+}
+
+/**
+ * OTLP fields the standard schema has no column for, so that a span read back is the
+ * span that was sent. `AttributeKinds` holds the OTLP value kind of every non-string
+ * attribute, keyed `span:<key>`, `resource:<key>`, `scope:<key>`, `event.<i>:<key>`,
+ * `link.<i>:<key>`; it is empty for spans whose attributes are all strings.
+ */
+export const FLOWTRACE_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
+  ['SpanFlags', 'UInt32 CODEC(ZSTD(1))'],
+  ['DroppedAttributesCount', 'UInt32 CODEC(ZSTD(1))'],
+  ['DroppedEventsCount', 'UInt32 CODEC(ZSTD(1))'],
+  ['DroppedLinksCount', 'UInt32 CODEC(ZSTD(1))'],
+  ['ResourceSchemaUrl', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['ResourceDroppedAttributesCount', 'UInt32 CODEC(ZSTD(1))'],
+  ['ScopeAttributes', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['ScopeSchemaUrl', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['ScopeDroppedAttributesCount', 'UInt32 CODEC(ZSTD(1))'],
+  ['EventsDroppedAttributesCount', 'Array(UInt32) CODEC(ZSTD(1))'],
+  ['LinksFlags', 'Array(UInt32) CODEC(ZSTD(1))'],
+  ['LinksDroppedAttributesCount', 'Array(UInt32) CODEC(ZSTD(1))'],
+  ['AttributeKinds', 'Map(LowCardinality(String), LowCardinality(String)) CODEC(ZSTD(1))'],
+];
+
+function tracesTtl(days: number): string {
+  return `TTL toDateTime(Timestamp) + toIntervalDay(${days})`;
+}
+
+/** The trace-ID lookup table and its materialized view, as the OpenTelemetry exporter has them. */
+function traceIdTableDdl(table: string, retentionDays: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+    TraceId String CODEC(ZSTD(1)),
+    Start DateTime64(9) CODEC(Delta, ZSTD(1)),
+    End DateTime64(9) CODEC(Delta, ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1
+  ) ENGINE = MergeTree()
+  ORDER BY (TraceId, toUnixTimestamp(Start))
+  ${traceIdTtl(retentionDays)}
+  SETTINGS index_granularity = 8192`;
+}
+
+function traceIdTtl(days: number): string {
+  return `TTL toDateTime(Start) + toIntervalDay(${days})`;
+}
+
+function traceIdViewDdl(view: string, lookupTable: string, tracesTable: string): string {
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}
+  TO ${lookupTable}
+  AS SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
+  FROM ${tracesTable}
+  WHERE TraceId != ''
+  GROUP BY TraceId`;
+}
+
+/** The trace-ID lookup table is named after the traces table, as the OpenTelemetry exporter names it. */
+export const TRACE_ID_SUFFIX = '_trace_id_ts';
+
+/** Fully qualified, quoted table name. */
+export function tableName(config: Pick<ClickHouseConfig, 'database' | 'tracesTable'>, suffix = ''): string {
+  return `\`${config.database}\`.\`${config.tracesTable}${suffix}\``;
+}
+
+/**
+ * Brings the schema to what this version expects. Idempotent: every statement is
+ * "if not exists" or compares first, so it runs at every start; changing the retention
+ * and restarting alters the TTL of the existing tables.
+ */
+export async function migrate(client: ClickHouseClient, config: ClickHouseConfig): Promise<void> {
+  const run = (query: string) => client.command({ query });
+  await run(`CREATE DATABASE IF NOT EXISTS \`${config.database}\``);
+  const traces = tableName(config);
+  await run(tracesTableDdl(traces, config.retentionDays));
+  for (const [name, type] of FLOWTRACE_COLUMNS) {
+    await run(`ALTER TABLE ${traces} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+  }
+  const lookup = tableName(config, TRACE_ID_SUFFIX);
+  await run(traceIdTableDdl(lookup, config.retentionDays));
+  await run(traceIdViewDdl(tableName(config, `${TRACE_ID_SUFFIX}_mv`), lookup, traces));
+  await setTtl(client, config.database, config.tracesTable, tracesTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
+  await setTtl(client, config.database, config.tracesTable + TRACE_ID_SUFFIX, traceIdTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
+}
+
+/** `ALTER … MODIFY TTL` only when the table's TTL differs, so a restart with the same settings does no work. */
+async function setTtl(client: ClickHouseClient, database: string, table: string, ttl: string, marker: string): Promise<void> {
+  const result = await client.query({
+    query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+    query_params: { db: database, t: table },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ engine_full: string }>();
+  if (rows[0]?.engine_full.includes(marker)) return;
+  await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY ${ttl}` });
+}
