@@ -8,8 +8,10 @@
  * the collector's histogram) and the collector's peak RSS; writes them to bench/results/ingest.json.
  *
  * Flags: --seconds N (default 20), --grpc-clients N (3), --http-clients N (3).
+ * BENCH_COLLECTOR_NODE_ARGS passes Node options to the collector (e.g. `--cpu-prof`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
@@ -110,6 +112,12 @@ function histogramQuantile(metrics: string, name: string, q: number): number {
   return buckets.find(([, count]) => count >= q * total)?.[0] ?? NaN;
 }
 
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
@@ -118,7 +126,8 @@ function peakRssMiB(pid: number): number {
 async function main(): Promise<void> {
   console.log(`preparing ${DISTINCT_REQUESTS} distinct requests of ${SPANS_PER_REQUEST} spans…`);
   const payloads = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => payload(makeSpans(`bench-svc-${i % 4}`, i)));
-  const collector = await startCollector({ env: { FLOWTRACE_LOG_LEVEL: 'warn' } });
+  // BENCH_COLLECTOR_NODE_ARGS profiles the collector under load, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+  const collector = await startCollector({ nodeArgs: process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) });
   const pid = Number(/"pid":(\d+)/.exec(collector.logs.find((l) => l.includes('"collector ready"')) ?? '')?.[1]);
   console.log(`collector up (pid ${pid}); sending for ${SECONDS} s from ${GRPC_CLIENTS} gRPC + ${HTTP_CLIENTS} HTTP clients`);
 
@@ -127,6 +136,7 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const stopAt = performance.now() + SECONDS * 1000;
   const started = performance.now();
+  const cpuAtStart = cpuSeconds(pid);
   let next = 0;
   const pick = () => payloads[next++ % payloads.length]!;
 
@@ -147,18 +157,28 @@ async function main(): Promise<void> {
     }
     client.close();
   };
+  // node:http with keep-alive rather than fetch: the generator shares the machine's two cores.
+  const agent = new Agent({ keepAlive: true });
+  const post = (body: Buffer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${collector.httpEndpoint}/v1/traces`, { method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   const httpClient = async () => {
     while (performance.now() < stopAt) {
       const p = pick();
       const t0 = performance.now();
-      const res = await fetch(`${collector.httpEndpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(stamp(p)) });
-      await res.arrayBuffer();
+      const code = await post(stamp(p));
       latencies.push(performance.now() - t0);
-      if (res.status === 200) accepted += p.spans;
-      else if (res.status === 429) {
+      if (code === 200) accepted += p.spans;
+      else if (code === 429) {
         refused += p.spans;
         await new Promise((r) => setTimeout(r, 100));
-      } else throw new Error(`HTTP export failed: ${res.status}`);
+      } else throw new Error(`HTTP export failed: ${code}`);
     }
   };
   await Promise.all([...Array.from({ length: GRPC_CLIENTS }, grpcClient), ...Array.from({ length: HTTP_CLIENTS }, httpClient)]);
@@ -171,6 +191,7 @@ async function main(): Promise<void> {
     if (stored < accepted) await new Promise((r) => setTimeout(r, 200));
   }
   const storeSeconds = (performance.now() - started) / 1000;
+  const collectorCpu = cpuSeconds(pid) - cpuAtStart;
   const metrics = await (await fetch(`${collector.apiUrl}/metrics`)).text();
   const rss = peakRssMiB(pid);
   await collector.stop();
@@ -193,6 +214,10 @@ async function main(): Promise<void> {
       p99: histogramQuantile(metrics, 'flowtrace_exporter_send_duration_seconds', 0.99),
     },
     collectorPeakRssMiB: Math.round(rss),
+    // The collector's own CPU (every thread, ClickHouse's included) per span stored: the
+    // per-core efficiency, independent of the load generator sharing the machine.
+    collectorCpuMicrosecondsPerSpan: +((collectorCpu / stored) * 1e6).toFixed(1),
+    spansPerCollectorCoreSecond: Math.round(stored / collectorCpu),
   };
   console.log(JSON.stringify(result, null, 2));
   const out = join(resolve(import.meta.dirname), 'results', 'ingest.json');

@@ -59,7 +59,7 @@ export class Collector {
     };
     this.clickhouse = openClickHouse(storage);
     const queue = new BatchQueue(
-      createClickHouseExporter(this.clickhouse.writer, storage),
+      createClickHouseExporter(this.clickhouse, storage),
       {
         maxBatchSpans: config.pipeline.batch.max_spans,
         timeoutMs: config.pipeline.batch.timeout_ms,

@@ -92,7 +92,7 @@ describe('ClickHouse exporter', () => {
 
   it('stores every field, escaping what needs it', async () => {
     const c = config('insert_test');
-    const exporter = new ClickHouseExporter(clients.writer, c);
+    const exporter = new ClickHouseExporter(clients, c);
     await exporter.start();
     const s = span();
     const other = span({ spanId: 'c7ad6b7169203332', parentSpanId: s.spanId, name: 'child', kind: 1, events: [], links: [], attributes: {}, attributeKinds: undefined, statusCode: 0, statusMessage: '' });
@@ -134,6 +134,20 @@ describe('ClickHouse exporter', () => {
     });
     const lookup = await rows<{ TraceId: string }>(`SELECT TraceId FROM ${tableName(c, '_trace_id_ts')}`);
     expect(lookup.map((r) => r.TraceId)).toContain(s.traceId);
+  });
+
+  it('stores long strings and large maps whole', async () => {
+    const c = config('long_test');
+    const exporter = new ClickHouseExporter(clients, c);
+    await exporter.start();
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`key.${i}`, `value ${i}`]));
+    const medium = 'é'.repeat(100); // 200 bytes: a two-byte length
+    const long = 'x'.repeat(70_000); // a three-byte length
+    await exporter.consume([span({ attributes: { ...many, medium, long }, attributeKinds: undefined, name: long })]);
+    const [row] = await rows<{ n: string; medium: string; long: string; name: string }>(
+      `SELECT length(SpanAttributes) AS n, SpanAttributes['medium'] AS medium, SpanAttributes['long'] AS long, SpanName AS name FROM ${tableName(c)}`,
+    );
+    expect(row).toEqual({ n: '302', medium, long, name: long });
   });
 
   it('changes the TTL only when the retention changes', async () => {

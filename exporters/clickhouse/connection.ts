@@ -1,5 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from './config.js';
@@ -18,6 +21,12 @@ export interface ClickHouseClients {
   reader: ClickHouseClient;
   /** A new session, for work that needs one of its own (user SQL, see query/user-sql.ts). */
   newSession(): ClickHouseClient;
+  /**
+   * `INSERT INTO table (columns)` of RowBinary rows, by the fastest route each mode has:
+   * a server gets them as the HTTP body; the embedded engine only takes text formats
+   * through its connection, so it reads them from a file in its own data directory.
+   */
+  insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer): Promise<void>;
   /** True for the in-process engine (for logs and /metrics labels only). */
   embedded: boolean;
   close(): Promise<void>;
@@ -57,13 +66,48 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   };
   const writer = newSession();
   const reader = newSession();
+  const columnList = (columns: ReadonlyArray<[string, string]>) => columns.map(([name]) => `\`${name}\``).join(', ');
+
+  let insertRowBinary: ClickHouseClients['insertRowBinary'];
+  if (embedded) {
+    // Leftovers of a crash are batches that were never acknowledged as stored: start clean.
+    const spool = join(resolve(config.dataDir), 'insert-spool');
+    rmSync(spool, { recursive: true, force: true });
+    mkdirSync(spool, { recursive: true });
+    insertRowBinary = async (table, columns, rows) => {
+      const file = join(spool, `${randomUUID()}.bin`);
+      await writeFile(file, rows);
+      const structure = columns.map(([name, type]) => `\`${name}\` ${type}`).join(', ');
+      try {
+        await writer.command({
+          query: `INSERT INTO ${table} (${columnList(columns)}) SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})`,
+        });
+      } finally {
+        await unlink(file).catch(() => undefined);
+      }
+    };
+  } else {
+    insertRowBinary = async (table, columns, rows) => {
+      const result = await writer.exec({
+        query: `INSERT INTO ${table} (${columnList(columns)}) FORMAT RowBinary`,
+        values: Readable.from([rows], { objectMode: false }),
+      });
+      result.stream.resume();
+    };
+  }
   return {
     writer,
     reader,
     newSession,
+    insertRowBinary,
     embedded,
     async close() {
       await Promise.allSettled([...sessions].map((c) => c.close()));
     },
   };
+}
+
+/** A ClickHouse string literal. */
+function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -1,9 +1,8 @@
-import { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Span } from '../../collector/src/model/span.js';
 import type { Stage } from '../../collector/src/pipeline/stage.js';
 import type { ClickHouseConfig } from './config.js';
-import { encodeJsonEachRow } from './rows.js';
+import type { ClickHouseClients } from './connection.js';
+import { encodeRowBinary, INSERT_COLUMNS } from './rowbinary.js';
 import { migrate, tableName } from './schema.js';
 
 /**
@@ -12,28 +11,23 @@ import { migrate, tableName } from './schema.js';
  */
 export class ClickHouseExporter implements Stage {
   readonly name = 'clickhouse';
-  private readonly insertQuery: string;
+  private readonly table: string;
 
   constructor(
-    private readonly client: ClickHouseClient,
+    private readonly clickhouse: ClickHouseClients,
     private readonly config: ClickHouseConfig,
   ) {
-    this.insertQuery = `INSERT INTO ${tableName(config)} FORMAT JSONEachRow`;
+    this.table = tableName(config);
   }
 
   /** Runs the idempotent schema migrations. */
   async start(): Promise<void> {
-    await migrate(this.client, this.config);
+    await migrate(this.clickhouse.writer, this.config);
   }
 
   async consume(spans: Span[]): Promise<void> {
     if (spans.length === 0) return;
-    // `insert` only takes row objects for JSON formats; `exec` sends pre-encoded text as the body.
-    const result = await this.client.exec({
-      query: this.insertQuery,
-      values: Readable.from([encodeJsonEachRow(spans)], { objectMode: false }),
-    });
-    result.stream.resume();
+    await this.clickhouse.insertRowBinary(this.table, INSERT_COLUMNS, encodeRowBinary(spans));
   }
 
   async shutdown(): Promise<void> {}

@@ -1,7 +1,7 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClients } from './connection.js';
 import type { ClickHouseConfig } from './config.js';
 import { ClickHouseExporter } from './exporter.js';
 
-export function createClickHouseExporter(writer: ClickHouseClient, config: ClickHouseConfig): ClickHouseExporter {
-  return new ClickHouseExporter(writer, config);
+export function createClickHouseExporter(clickhouse: ClickHouseClients, config: ClickHouseConfig): ClickHouseExporter {
+  return new ClickHouseExporter(clickhouse, config);
 }

@@ -28,6 +28,8 @@ export interface StartOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Options for the collector's Node.js itself (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 const started = new Set<ChildProcess>();
@@ -41,7 +43,7 @@ export async function startCollector(options: StartOptions = {}): Promise<Runnin
   const dataDir = options.dataDir ?? newTempDir('ft-data-');
   const child = spawn(
     process.execPath,
-    [FLOWTRACE_BIN, 'serve', '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', dataDir, ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), FLOWTRACE_BIN, 'serve', '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', dataDir, ...(options.args ?? [])],
     { env: { ...process.env, FLOWTRACE_LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   started.add(child);

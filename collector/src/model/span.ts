@@ -4,7 +4,8 @@
  * so that the hot path decodes straight into it without an intermediate OTLP tree.
  *
  * Attribute values are kept as the strings that exporter stores (pdata's `AsString()`):
- * strings as they are, ints in decimal, doubles in plain decimal, booleans as
+ * strings as they are, ints in decimal, doubles in JavaScript's shortest form (as pdata's
+ * `float64AsString`: `1.5`, `1e-7`, `NaN`), booleans as
  * `true`/`false`, bytes in base64, arrays and kvlists as JSON. The original OTLP value
  * kind of every non-string value is kept beside them in `attributeKinds`, so that
  * typed values can be rebuilt on the way out.

@@ -1,5 +1,6 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createServer } from '../server/fastify.js';
 import { listenOn } from '../server/listen.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import { QueryParamError, parseDuration, parseLimit, parseTags, parseTime, parseTraceId } from './params.js';
@@ -22,7 +23,7 @@ const DEFAULT_LOOKBACK_NS = 24n * 3_600_000_000_000n;
 
 /** The query API: traces, search, services, read-only SQL, health and metrics, on its own port. */
 export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logger: Logger): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  const app = createServer(logger, 'api', { bodyLimit: 1024 * 1024 });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     if (err instanceof QueryParamError || err instanceof UserSqlError) return reply.code(400).send({ error: err.message });

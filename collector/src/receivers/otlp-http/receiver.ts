@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../../pipeline/stage.js';
 import type { Ingest } from '../ingest.js';
@@ -8,6 +8,7 @@ import { encodeExportTraceResponse, exportTraceResponseJson } from '../otlp/resp
 import { GrpcCode, encodeRpcStatus, rpcStatusJson } from '../rpc-status.js';
 import { BodyError, readBody } from './body.js';
 import type { OtlpHttpConfig } from './config.js';
+import { createServer } from '../../server/fastify.js';
 import { listenOn } from '../../server/listen.js';
 
 const PROTOBUF = 'application/x-protobuf';
@@ -27,7 +28,7 @@ export class OtlpHttpReceiver {
     private readonly ingest: Ingest,
     logger: Logger,
   ) {
-    this.server = Fastify({ loggerInstance: logger.child({ component: 'otlp-http' }) as FastifyBaseLogger, disableRequestLogging: true });
+    this.server = createServer(logger, 'otlp-http');
     this.server.removeAllContentTypeParsers();
     this.server.addContentTypeParser([PROTOBUF, JSON_TYPE], (req, payload, done) => {
       readBody(payload, req.headers, this.config.maxBodyBytes).then(

@@ -1,0 +1,188 @@
+import { types } from 'node:util';
+import { isSecretKey, MASK, maskSecretsInText } from './redact.js';
+
+/**
+ * Turns an argument or return value into a short, type-aware string for a span
+ * attribute: strings quoted, `42n` for bigints, `Map(2) {…}`, `[Circular]`,
+ * secrets masked, and never more than `maxBytes` UTF-8 bytes. It stops walking
+ * as soon as the budget is spent, so a huge value costs no more than a small one.
+ */
+export function formatValue(value: unknown, maxBytes: number): string {
+  const w = new Writer(maxBytes);
+  write(w, value, 0, []);
+  return w.finish();
+}
+
+const MAX_DEPTH = 3;
+const ELLIPSIS = '…';
+// Margin past the budget that secret masking still sees, so a card number
+// straddling the cut is recognised before it is cut.
+const MASK_WINDOW_MARGIN = 48;
+
+class Writer {
+  out = '';
+  truncated = false;
+  readonly limit: number;
+
+  constructor(readonly maxBytes: number) {
+    this.limit = maxBytes;
+  }
+
+  get full(): boolean {
+    return this.truncated;
+  }
+
+  push(s: string): void {
+    if (this.truncated) return;
+    const room = this.limit - this.out.length;
+    if (s.length <= room) {
+      this.out += s;
+    } else {
+      this.out += s.slice(0, Math.max(0, room));
+      this.truncated = true;
+    }
+  }
+
+  finish(): string {
+    if (!this.truncated && Buffer.byteLength(this.out) <= this.maxBytes) return this.out;
+    const room = Math.max(0, this.maxBytes - Buffer.byteLength(ELLIPSIS));
+    return cutToBytes(this.out, room) + ELLIPSIS;
+  }
+}
+
+/** The longest prefix of `s` that fits in `max` UTF-8 bytes without splitting a character. */
+export function cutToBytes(s: string, max: number): string {
+  if (s.length <= max / 3 || Buffer.byteLength(s) <= max) return s;
+  const buf = Buffer.from(s);
+  let end = max;
+  // A continuation byte at `end` means the character starting before it does not fit.
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  return buf.toString('utf8', 0, end);
+}
+
+function writeString(w: Writer, s: string): void {
+  const window = w.limit + MASK_WINDOW_MARGIN;
+  const head = s.length > window ? s.slice(0, window) : s;
+  w.push(JSON.stringify(maskSecretsInText(head)));
+}
+
+function typeName(o: object): string {
+  try {
+    const proto: unknown = Object.getPrototypeOf(o);
+    if (proto === null) return '';
+    const ctor = (proto as { constructor?: unknown }).constructor;
+    return typeof ctor === 'function' && ctor.name !== 'Object' ? ctor.name : '';
+  } catch {
+    return '';
+  }
+}
+
+function write(w: Writer, v: unknown, depth: number, ancestors: object[]): void {
+  if (w.full) return;
+  switch (typeof v) {
+    case 'string':
+      return writeString(w, v);
+    case 'number':
+      return w.push(Object.is(v, -0) ? '-0' : String(v));
+    case 'bigint':
+      return w.push(`${v}n`);
+    case 'boolean':
+      return w.push(v ? 'true' : 'false');
+    case 'undefined':
+      return w.push('undefined');
+    case 'symbol':
+      return w.push(v.toString());
+    case 'function':
+      return w.push(describeFunction(v));
+    default:
+      break;
+  }
+  if (v === null) return w.push('null');
+  const o = v as object;
+  if (ancestors.includes(o)) return w.push('[Circular]');
+  const special = describeSpecial(o);
+  if (special !== undefined) return w.push(special);
+  if (depth >= MAX_DEPTH) return w.push(Array.isArray(o) ? '[Array]' : `[${typeName(o) || 'Object'}]`);
+  ancestors.push(o);
+  try {
+    if (Array.isArray(o)) writeList(w, '[', o, ']', depth, ancestors);
+    else if (o instanceof Map) writeMap(w, o, depth, ancestors);
+    else if (o instanceof Set) writeList(w, `Set(${o.size}) [`, o, ']', depth, ancestors);
+    else writeObject(w, o, depth, ancestors);
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function describeFunction(f: Function): string {
+  let src = '';
+  try {
+    src = Function.prototype.toString.call(f);
+  } catch {
+    // Some proxies refuse toString.
+  }
+  if (src.startsWith('class')) return `[class ${f.name || '(anonymous)'}]`;
+  return `[Function${f.name ? `: ${f.name}` : ' (anonymous)'}]`;
+}
+
+/** Objects shown by a one-line description rather than by their properties. */
+function describeSpecial(o: object): string | undefined {
+  // First, before any check that could run a proxy trap.
+  if (types.isProxy(o)) return '[Proxy]';
+  if (o instanceof Date) return Number.isNaN(o.getTime()) ? 'Invalid Date' : o.toISOString();
+  if (o instanceof RegExp) return o.toString();
+  if (o instanceof Error) return maskSecretsInText(`${o.name}: ${o.message}`);
+  if (o instanceof Promise) return 'Promise';
+  if (Buffer.isBuffer(o)) return `Buffer(${o.length})`;
+  if (types.isArrayBufferView(o)) return `${typeName(o)}(${o.byteLength})`;
+  if (types.isAnyArrayBuffer(o)) return `ArrayBuffer(${o.byteLength})`;
+  if (o instanceof WeakMap) return 'WeakMap';
+  if (o instanceof WeakSet) return 'WeakSet';
+  return undefined;
+}
+
+function writeList(w: Writer, open: string, items: Iterable<unknown>, close: string, depth: number, ancestors: object[]): void {
+  w.push(open);
+  let first = true;
+  for (const item of items) {
+    if (w.full) return;
+    if (!first) w.push(', ');
+    first = false;
+    write(w, item, depth + 1, ancestors);
+  }
+  w.push(close);
+}
+
+function writeMap(w: Writer, m: Map<unknown, unknown>, depth: number, ancestors: object[]): void {
+  w.push(`Map(${m.size}) {`);
+  let first = true;
+  for (const [k, val] of m) {
+    if (w.full) return;
+    if (!first) w.push(', ');
+    first = false;
+    write(w, k, depth + 1, ancestors);
+    w.push(' => ');
+    if (typeof k === 'string' && isSecretKey(k)) w.push(JSON.stringify(MASK));
+    else write(w, val, depth + 1, ancestors);
+  }
+  w.push('}');
+}
+
+function writeObject(w: Writer, o: object, depth: number, ancestors: object[]): void {
+  const name = typeName(o);
+  w.push(name ? `${name} {` : '{');
+  let first = true;
+  for (const key of Object.keys(o)) {
+    if (w.full) return;
+    if (!first) w.push(', ');
+    first = false;
+    w.push(`${JSON.stringify(key)}: `);
+    // Read through the descriptor so that getters (and their side effects) never run.
+    const desc = Object.getOwnPropertyDescriptor(o, key);
+    if (desc === undefined) w.push('undefined');
+    else if (!('value' in desc)) w.push('[Getter]');
+    else if (isSecretKey(key)) w.push(JSON.stringify(MASK));
+    else write(w, desc.value, depth + 1, ancestors);
+  }
+  w.push('}');
+}
