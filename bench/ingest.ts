@@ -7,7 +7,9 @@
  * accepted and stored, client export latency p50/p99, storage insert latency p50/p99 (from
  * the collector's histogram) and the collector's peak RSS; writes them to bench/results/ingest.json.
  *
- * Flags: --seconds N (default 20), --grpc-clients N (3), --http-clients N (3).
+ * Flags: --seconds N (default 20), --grpc-clients N (3), --http-clients N (3),
+ * --processors default|none (the default processor chain, or storage alone; results go to
+ * ingest.json and ingest-no-processors.json).
  * BENCH_COLLECTOR_NODE_ARGS passes Node options to the collector (e.g. `--cpu-prof`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +24,18 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { cleanup, sql, startCollector } from '../test/helpers/collector.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '20' }, 'grpc-clients': { type: 'string', default: '3' }, 'http-clients': { type: 'string', default: '3' } },
+  options: {
+    seconds: { type: 'string', default: '20' },
+    'grpc-clients': { type: 'string', default: '3' },
+    'http-clients': { type: 'string', default: '3' },
+    processors: { type: 'string', default: 'default' },
+  },
 });
+if (values.processors !== 'default' && values.processors !== 'none') {
+  console.error(`--processors: expected "default" or "none", got ${JSON.stringify(values.processors)}`);
+  process.exit(2);
+}
+const WITH_PROCESSORS = values.processors === 'default';
 const SECONDS = Number(values.seconds);
 const GRPC_CLIENTS = Number(values['grpc-clients']);
 const HTTP_CLIENTS = Number(values['http-clients']);
@@ -127,7 +139,10 @@ async function main(): Promise<void> {
   console.log(`preparing ${DISTINCT_REQUESTS} distinct requests of ${SPANS_PER_REQUEST} spans…`);
   const payloads = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => payload(makeSpans(`bench-svc-${i % 4}`, i)));
   // BENCH_COLLECTOR_NODE_ARGS profiles the collector under load, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
-  const collector = await startCollector({ nodeArgs: process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) });
+  const collector = await startCollector({
+    nodeArgs: process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean),
+    config: WITH_PROCESSORS ? undefined : 'pipeline:\n  processors: []\n',
+  });
   const pid = Number(/"pid":(\d+)/.exec(collector.logs.find((l) => l.includes('"collector ready"')) ?? '')?.[1]);
   console.log(`collector up (pid ${pid}); sending for ${SECONDS} s from ${GRPC_CLIENTS} gRPC + ${HTTP_CLIENTS} HTTP clients`);
 
@@ -202,7 +217,7 @@ async function main(): Promise<void> {
     benchmark: 'ingest',
     date: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-    settings: { seconds: SECONDS, grpcClients: GRPC_CLIENTS, httpClients: HTTP_CLIENTS, spansPerRequest: SPANS_PER_REQUEST, attributesPerSpan: 15, store: 'embedded (chdb)' },
+    settings: { seconds: SECONDS, grpcClients: GRPC_CLIENTS, httpClients: HTTP_CLIENTS, spansPerRequest: SPANS_PER_REQUEST, attributesPerSpan: 15, store: 'embedded (chdb)', processors: values.processors },
     spansAccepted: accepted,
     spansRefused: refused,
     spansStored: stored,
@@ -220,7 +235,7 @@ async function main(): Promise<void> {
     spansPerCollectorCoreSecond: Math.round(stored / collectorCpu),
   };
   console.log(JSON.stringify(result, null, 2));
-  const out = join(resolve(import.meta.dirname), 'results', 'ingest.json');
+  const out = join(resolve(import.meta.dirname), 'results', WITH_PROCESSORS ? 'ingest.json' : 'ingest-no-processors.json');
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`written to ${out}`);
 }

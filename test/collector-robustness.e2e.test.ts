@@ -94,8 +94,9 @@ describe('bad input never crashes the collector nor poisons a batch', () => {
 describe('backpressure and graceful shutdown', () => {
   it('refuses with 429 / RESOURCE_EXHAUSTED and a retry hint when full; stores everything acknowledged after a stop', async () => {
     // Batches never seal on their own here, so what is accepted stays queued until shutdown.
+    // The storage queue alone: processors hold spans on their own bounds, tested with them.
     const config = configFile(
-      'pipeline:\n  batch:\n    max_spans: 1000000\n    timeout_ms: 3600000\n  queue:\n    max_spans: 10\n    retry_after_seconds: 7\n',
+      'pipeline:\n  processors: []\n  batch:\n    max_spans: 1000000\n    timeout_ms: 3600000\n  queue:\n    max_spans: 10\n    retry_after_seconds: 7\n',
     );
     const c = await startCollector({ args: ['--config', config] });
     const first = await sdkSpans(6, 'backpressure');

@@ -21,7 +21,8 @@ import type { SpanView } from '../collector/src/query/span-view.js';
 let collector: RunningCollector;
 
 beforeAll(async () => {
-  collector = await startCollector();
+  // Storage fidelity, field for field: no processor may add or change anything here.
+  collector = await startCollector({ config: 'pipeline:\n  processors: []\n' });
 });
 afterAll(cleanup);
 

@@ -9,6 +9,8 @@ import {
   type ClickHouseConfig,
 } from '../../exporters/clickhouse/index.js';
 import type { Config } from './config/schema.js';
+import { buildProcessors } from './processors/index.js';
+import type { Processor } from './processors/processor.js';
 import { BatchQueue } from './pipeline/batch-queue.js';
 import { ExportFanout } from './pipeline/fanout.js';
 import { createQueryApi, startQueryApi } from './query/api.js';
@@ -28,7 +30,7 @@ export interface CollectorAddresses {
 }
 
 /**
- * The collector wired from its config: receivers → pipeline → exporter queues → storage,
+ * The collector wired from its config: receivers → processors → exporter queues → storage,
  * and the query API beside them. `start` brings it up in dependency order; `shutdown`
  * stops intake first and returns only once everything accepted has been stored.
  */
@@ -36,6 +38,8 @@ export class Collector {
   readonly metrics = new CollectorMetrics();
   private readonly clickhouse: ClickHouseClients;
   private readonly pipeline: ExportFanout;
+  /** In pipeline order: the first receives from the receivers. */
+  private readonly processors: Processor[];
   private readonly receivers: Array<OtlpGrpcReceiver | OtlpHttpReceiver> = [];
   private readonly grpc?: OtlpGrpcReceiver;
   private readonly http?: OtlpHttpReceiver;
@@ -71,8 +75,13 @@ export class Collector {
       logger.child({ component: 'queue' }),
     );
     this.pipeline = new ExportFanout([queue]);
+    this.processors = buildProcessors(config, this.pipeline, {
+      logger,
+      registry: this.metrics.registry,
+      storage: { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database },
+    });
 
-    const ingest = new Ingest(this.pipeline, this.metrics);
+    const ingest = new Ingest(this.processors[0] ?? this.pipeline, this.metrics);
     const { grpc, http } = config.receivers.otlp;
     if (grpc.enabled) {
       this.grpc = new OtlpGrpcReceiver({ endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB }, ingest, logger.child({ component: 'otlp-grpc' }));
@@ -88,13 +97,15 @@ export class Collector {
       maxRows: config.api.sql.max_rows,
       maxExecutionSeconds: config.api.sql.max_execution_seconds,
     });
-    this.api = createQueryApi({ endpoint: config.api.endpoint }, { store, userSql, metrics: this.metrics, isReady: () => this.ready }, logger);
+    this.api = createQueryApi({ endpoint: config.api.endpoint }, { store, reader: this.clickhouse.reader, database: storage.database, userSql, metrics: this.metrics, isReady: () => this.ready }, logger);
   }
 
   async start(): Promise<void> {
     // The API first, so that /healthz answers (and /readyz says "starting") during migrations.
     this.addresses.api = await startQueryApi(this.api, this.config.api.endpoint);
+    // Storage first, then processors from the last to the first: each starts after what it feeds.
     await this.pipeline.start();
+    for (const p of [...this.processors].reverse()) await p.start();
     for (const r of this.receivers) await r.start();
     this.addresses.grpc = this.grpc?.address;
     this.addresses.http = this.http?.address;
@@ -109,6 +120,8 @@ export class Collector {
     this.ready = false;
     this.logger.info('shutting down: refusing new data, flushing what was accepted');
     await Promise.all(this.receivers.map((r) => r.shutdown()));
+    // From the first processor to the last: each hands what it holds to a stage still running.
+    for (const p of this.processors) await p.shutdown();
     await this.pipeline.shutdown();
     await this.api.close();
     await this.clickhouse.close();

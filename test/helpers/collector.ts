@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,6 +27,8 @@ export interface StartOptions {
   /** Reuse a data directory (e.g. to restart on the same store); a fresh temp dir otherwise. */
   dataDir?: string;
   args?: string[];
+  /** YAML for `--config`, written to a temp file. */
+  config?: string;
   env?: Record<string, string>;
   /** Options for the collector's Node.js itself (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
@@ -41,9 +43,15 @@ const tempDirs = new Set<string>();
  */
 export async function startCollector(options: StartOptions = {}): Promise<RunningCollector> {
   const dataDir = options.dataDir ?? newTempDir('ft-data-');
+  const args = [...(options.args ?? [])];
+  if (options.config !== undefined) {
+    const file = join(newTempDir('ft-config-'), 'flowtrace.yaml');
+    writeFileSync(file, options.config);
+    args.push('--config', file);
+  }
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), FLOWTRACE_BIN, 'serve', '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', dataDir, ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), FLOWTRACE_BIN, 'serve', '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0', '--data', dataDir, ...args],
     { env: { ...process.env, FLOWTRACE_LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   started.add(child);

@@ -32,6 +32,7 @@ const ENV_ALIASES: Record<string, string> = {
   CLICKHOUSE_USER: 'storage.clickhouse.username',
   CLICKHOUSE_PASSWORD: 'storage.clickhouse.password',
   CLICKHOUSE_DATABASE: 'storage.clickhouse.database',
+  FLOWTRACE_REDACT_HASH_KEY: 'processors.redact.hash_key',
 };
 
 export interface LoadOptions {

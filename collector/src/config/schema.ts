@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import { filterConfigSchema } from '../processors/filter/config.js';
+import { redactConfigSchema } from '../processors/redact/config.js';
+import { sampleConfigSchema } from '../processors/sample/config.js';
+import { stitchConfigSchema } from '../processors/stitch/config.js';
+
+/** The processors, in their default order (DESIGN.md: filter, redact, stitch, sample). */
+export const PROCESSOR_TYPES = ['filter', 'redact', 'stitch', 'sample'] as const;
 
 /** `host:port`, port 0–65535 (0 picks a free port). */
 const endpoint = z
@@ -72,8 +79,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Each processor's settings; which run, and in which order, is `pipeline.processors`. */
+    processors: z
+      .object({
+        filter: filterConfigSchema.prefault({}),
+        redact: redactConfigSchema.prefault({}),
+        stitch: stitchConfigSchema.prefault({}),
+        sample: sampleConfigSchema.prefault({}),
+      })
+      .strict()
+      .prefault({}),
     pipeline: z
       .object({
+        /** Processors run between the receivers and the exporter queues, in this order. */
+        processors: z
+          .array(z.enum(PROCESSOR_TYPES))
+          .refine((list) => new Set(list).size === list.length, 'a processor may appear only once')
+          .default([...PROCESSOR_TYPES]),
         batch: z
           .object({
             /** A batch is sent to storage when it holds this many spans… */

@@ -1,9 +1,11 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createServer } from '../server/fastify.js';
 import { listenOn } from '../server/listen.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import { QueryParamError, parseDuration, parseLimit, parseTags, parseTime, parseTraceId } from './params.js';
+import { adjustClockSkew, registerStitchRoutes } from './stitch-routes.js';
 import type { TraceStore } from './trace-store.js';
 import { UserSqlError, type UserSql } from './user-sql.js';
 
@@ -13,6 +15,9 @@ export interface QueryApiConfig {
 
 export interface QueryApiDeps {
   store: TraceStore;
+  /** Raw reads of the side tables the processors keep (correlations, service graph, clock skew). */
+  reader: ClickHouseClient;
+  database: string;
   userSql: UserSql;
   metrics: CollectorMetrics;
   /** True once storage is migrated and the receivers listen. */
@@ -37,11 +42,14 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
   app.get('/readyz', async (_req, reply) => (deps.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
 
-  app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (req, reply) => {
+  app.get<{ Params: { traceId: string }; Querystring: { adjust?: string } }>('/api/traces/:traceId', async (req, reply) => {
     const traceId = parseTraceId(req.params.traceId);
+    const adjust = req.query.adjust;
+    if (adjust !== undefined && adjust !== 'clock-skew') throw new QueryParamError(`adjust: expected "clock-skew", got ${JSON.stringify(adjust)}`);
     const spans = await deps.store.getTrace(traceId);
     if (!spans) return reply.code(404).send({ error: `trace ${traceId} not found` });
-    return { traceId, spans };
+    // Stored times are never rewritten: the skew the stitch processor measured is applied on the way out.
+    return { traceId, spans: adjust ? await adjustClockSkew(deps.reader, deps.database, spans) : spans };
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/traces', async (req) => {
@@ -74,6 +82,8 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     }
     return deps.userSql.run(body.query);
   });
+
+  registerStitchRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store });
 
   return app;
 }

@@ -1,0 +1,195 @@
+import { Counter } from 'prom-client';
+import type { InstrumentationScope, Resource, Span } from '../../model/span.js';
+import type { Consumer } from '../../pipeline/stage.js';
+import type { Processor, ProcessorContext } from '../processor.js';
+import type { Action, RedactConfig } from './config.js';
+import { REDACTED_ATTRIBUTE, REDACTED_KEYS_ATTRIBUTE } from './key-rules.js';
+import { applyEdits, Redactor, type Tally } from './redactor.js';
+
+/** What redacting a shared object (resource, scope) gave: the copy to use and what was done. */
+interface SharedResult<T> {
+  value: T;
+  count: number;
+  keys: string[];
+}
+
+/**
+ * The `redact` processor: personal data and secrets are masked, hashed or dropped before
+ * spans reach storage or an exporter. Runs inline and synchronously, then hands the same
+ * batch on. Shared resources and scopes are never changed: a span gets a redacted copy, made
+ * once per original object. A span with redactions records them in `flowtrace.redacted`
+ * (how many, an int) and `flowtrace.redacted.keys` (where, comma-separated).
+ */
+export class RedactProcessor implements Processor {
+  private readonly redactor: Redactor | undefined;
+  private readonly resources = new WeakMap<Resource, SharedResult<Resource>>();
+  private readonly scopes = new WeakMap<InstrumentationScope, SharedResult<InstrumentationScope>>();
+  private readonly metrics: MetricsBatch;
+  private readonly tally: Recorder;
+
+  constructor(
+    private readonly config: RedactConfig,
+    private readonly next: Consumer,
+    context: ProcessorContext,
+  ) {
+    this.redactor = config.enabled ? new Redactor(config) : undefined;
+    this.metrics = new MetricsBatch(context);
+    this.tally = new Recorder(this.metrics);
+  }
+
+  async start(): Promise<void> {}
+
+  consume(spans: Span[]): Promise<void> {
+    if (this.redactor) {
+      try {
+        for (const span of spans) this.redactSpan(span, this.redactor);
+      } catch (err) {
+        // Fail closed: spans that could not be redacted are not handed on.
+        return Promise.reject(err);
+      } finally {
+        this.metrics.flush();
+      }
+    }
+    return this.next.consume(spans);
+  }
+
+  async shutdown(): Promise<void> {}
+
+  private redactSpan(span: Span, redactor: Redactor): void {
+    const tally = this.tally.reset();
+    const resource = this.shared(this.resources, span.resource, 'resource.', redactor, (r) => {
+      r.serviceName = r.attributes['service.name'] ?? '';
+    });
+    span.resource = resource.value;
+    tally.merge(resource);
+    const scope = this.shared(this.scopes, span.scope, 'scope.', redactor);
+    span.scope = scope.value;
+    tally.merge(scope);
+
+    const edits = redactor.planAttributes(span.attributes, span.attributeKinds, '', tally);
+    if (edits) applyEdits(span, edits);
+    if (this.config.span_names) span.name = redactor.text(span.name, 'span.name', tally) ?? span.name;
+    span.statusMessage = redactor.text(span.statusMessage, 'status.message', tally) ?? span.statusMessage;
+    for (const event of span.events) {
+      event.name = redactor.text(event.name, 'event.name', tally) ?? event.name;
+      const eventEdits = redactor.planAttributes(event.attributes, event.attributeKinds, `event[${event.name}].`, tally);
+      if (eventEdits) applyEdits(event, eventEdits);
+    }
+    for (const link of span.links) {
+      const linkEdits = redactor.planAttributes(link.attributes, link.attributeKinds, 'link.', tally);
+      if (linkEdits) applyEdits(link, linkEdits);
+    }
+    if (tally.count > 0) this.mark(span, tally);
+  }
+
+  /** The redacted copy of a shared object (or the object itself when nothing changed), made once. */
+  private shared<T extends Resource | InstrumentationScope>(
+    cache: WeakMap<T, SharedResult<T>>,
+    original: T,
+    prefix: string,
+    redactor: Redactor,
+    fix?: (copy: T) => void,
+  ): SharedResult<T> {
+    let result = cache.get(original);
+    if (!result) {
+      const recorder = new Recorder(this.metrics);
+      const edits = redactor.planAttributes(original.attributes, original.attributeKinds, prefix, recorder);
+      let value = original;
+      if (edits) {
+        value = { ...original, attributes: { ...original.attributes } };
+        applyEdits(value, edits);
+        fix?.(value);
+      }
+      result = { value, count: recorder.count, keys: [...recorder.keys] };
+      cache.set(original, result);
+      // A span handed in again already holds the copy: it needs nothing more.
+      if (value !== original) cache.set(value, { value, count: 0, keys: [] });
+    }
+    return result;
+  }
+
+  private mark(span: Span, tally: Recorder): void {
+    const count = span.attributes[REDACTED_ATTRIBUTE];
+    const keys = span.attributes[REDACTED_KEYS_ATTRIBUTE];
+    if (count === undefined && keys === undefined) {
+      span.attributes[REDACTED_ATTRIBUTE] = String(tally.count);
+      span.attributes[REDACTED_KEYS_ATTRIBUTE] = tally.keys.join(',');
+    } else {
+      // Redacted before (by an agent, or an earlier collector): add to what it recorded.
+      const before = Number(count ?? 0);
+      const all = new Set((keys ?? '').split(',').filter((k) => k !== ''));
+      for (const k of tally.keys) all.add(k);
+      span.attributes[REDACTED_ATTRIBUTE] = String((Number.isSafeInteger(before) ? before : 0) + tally.count);
+      span.attributes[REDACTED_KEYS_ATTRIBUTE] = [...all].join(',');
+    }
+    span.attributeKinds = { ...span.attributeKinds, [REDACTED_ATTRIBUTE]: 'int' };
+    this.metrics.span();
+  }
+}
+
+/** Counts redactions and the distinct places they were made. */
+class Recorder implements Tally {
+  count = 0;
+  readonly keys: string[] = [];
+
+  constructor(private readonly metrics: MetricsBatch) {}
+
+  reset(): this {
+    this.count = 0;
+    this.keys.length = 0;
+    return this;
+  }
+
+  record(where: string, kind: string, action: Action): void {
+    this.count++;
+    if (!this.keys.includes(where)) this.keys.push(where);
+    this.metrics.add(kind, action);
+  }
+
+  /** Adds what was done to a shared object (already counted in the metrics when it was done). */
+  merge(shared: SharedResult<unknown>): void {
+    if (shared.count === 0) return;
+    this.count += shared.count;
+    for (const k of shared.keys) if (!this.keys.includes(k)) this.keys.push(k);
+  }
+}
+
+/** Metric increments gathered over a batch and applied once, off the per-string path. */
+class MetricsBatch {
+  private readonly redactions: Counter<'kind' | 'action'>;
+  private readonly spans: Counter;
+  private readonly pending = new Map<string, { kind: string; action: Action; n: number }>();
+  private pendingSpans = 0;
+
+  constructor(context: ProcessorContext) {
+    this.redactions = new Counter({
+      name: 'flowtrace_processor_redact_redactions_total',
+      help: 'Values redacted, by kind (detector, custom rule name, or key) and action (mask, hash, drop).',
+      labelNames: ['kind', 'action'],
+      registers: [context.registry],
+    });
+    this.spans = new Counter({
+      name: 'flowtrace_processor_redact_spans_total',
+      help: 'Spans with at least one redaction (their own, or their resource or scope).',
+      registers: [context.registry],
+    });
+  }
+
+  add(kind: string, action: Action): void {
+    const id = `${kind}\u0000${action}`;
+    const entry = this.pending.get(id);
+    if (entry) entry.n++;
+    else this.pending.set(id, { kind, action, n: 1 });
+  }
+
+  span(): void {
+    this.pendingSpans++;
+  }
+
+  flush(): void {
+    for (const { kind, action, n } of this.pending.values()) this.redactions.inc({ kind, action }, n);
+    this.pending.clear();
+    if (this.pendingSpans > 0) this.spans.inc(this.pendingSpans);
+    this.pendingSpans = 0;
+  }
+}
