@@ -98,10 +98,14 @@ export const configSchema = z
           .default([...PROCESSOR_TYPES]),
         batch: z
           .object({
-            /** A batch is sent to storage when it holds this many spans… */
-            max_spans: positiveInt.default(20_000),
+            /**
+             * A batch is sent to storage when it holds this many spans… ClickHouse wants few, large
+             * inserts: every insert makes a part that background merges must rewrite (measured:
+             * 20k-span batches cost 35 µs of CPU per span in all, 100k-span batches 24 µs).
+             */
+            max_spans: positiveInt.default(100_000),
             /** …or when its oldest span has waited this long. */
-            timeout_ms: positiveInt.default(1_000),
+            timeout_ms: positiveInt.default(2_000),
           })
           .strict()
           .prefault({}),
