@@ -1,7 +1,8 @@
 /**
  * `npm run bench:hot-path`: the collector's per-span CPU on its event loop, piece by piece,
  * on the same realistic request as bench:ingest (512 spans, ≈15 attributes, 5–20 spans per
- * trace): OTLP protobuf decode, OTLP/JSON parse + decode, and RowBinary encoding for storage.
+ * trace): OTLP protobuf decode, OTLP/JSON parse + decode, RowBinary encoding for storage, and
+ * OTLP protobuf encode for the OTLP exporters.
  * Writes bench/results/hot-path.json.
  */
 import { writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { decodeTraceRequestJson } from '../collector/src/receivers/otlp/json-decoder.js';
 import { decodeTraceRequest } from '../collector/src/receivers/otlp/proto-decoder.js';
 import { encodeRowBinary } from '../exporters/clickhouse/rowbinary.js';
+import { encodeTraceRequest } from '../exporters/otlp/encoder.js';
 
 const memory = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({
@@ -68,6 +70,7 @@ const result = {
     jsonParse: perSpan(() => JSON.parse(json)),
     jsonParseAndDecode: perSpan(() => decodeTraceRequestJson(JSON.parse(json))),
     encodeRowBinary: perSpan(() => encodeRowBinary(decoded)),
+    encodeOtlpProtobuf: perSpan(() => encodeTraceRequest(decoded)),
   },
 };
 console.log(JSON.stringify(result, null, 2));

@@ -8,10 +8,12 @@ import {
   type ClickHouseClients,
   type ClickHouseConfig,
 } from '../../exporters/clickhouse/index.js';
+import type { Exporter } from '../../exporters/exporter.js';
+import { createExporter } from '../../exporters/registry.js';
 import type { Config } from './config/schema.js';
 import { buildProcessors } from './processors/index.js';
 import type { Processor } from './processors/processor.js';
-import { BatchQueue } from './pipeline/batch-queue.js';
+import { PersistentQueue, queueDirectory, type QueueConfig } from './pipeline/persistent-queue/index.js';
 import { ExportFanout } from './pipeline/fanout.js';
 import { createQueryApi, startQueryApi } from './query/api.js';
 import { TraceStore } from './query/trace-store.js';
@@ -59,22 +61,19 @@ export class Collector {
       tracesTable: config.storage.clickhouse.traces_table,
       dataDir: config.storage.data_dir,
       retentionDays: config.storage.retention_days,
-      concurrency: config.pipeline.queue.export_concurrency,
+      concurrency: config.pipeline.queue.concurrency,
     };
     this.clickhouse = openClickHouse(storage);
-    const queue = new BatchQueue(
-      createClickHouseExporter(this.clickhouse, storage),
-      {
-        maxBatchSpans: config.pipeline.batch.max_spans,
-        timeoutMs: config.pipeline.batch.timeout_ms,
-        maxQueuedSpans: config.pipeline.queue.max_spans,
-        retryAfterSeconds: config.pipeline.queue.retry_after_seconds,
-        concurrency: config.pipeline.queue.export_concurrency,
-      },
-      this.metrics,
-      logger.child({ component: 'queue' }),
-    );
-    this.pipeline = new ExportFanout([queue]);
+    // Storage first, then the forwarding exporters: each behind its own durable queue.
+    const queueLogger = logger.child({ component: 'queue' });
+    const queueOf = (exporter: Exporter, queue: QueueConfig) =>
+      new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger });
+    const queues = [queueOf(createClickHouseExporter(this.clickhouse, storage), config.pipeline.queue)];
+    for (const settings of config.exporters) {
+      const exporter = createExporter(settings, { logger: logger.child({ component: `exporter.${settings.name}` }) });
+      queues.push(queueOf(exporter, settings.queue));
+    }
+    this.pipeline = new ExportFanout(queues);
     this.processors = buildProcessors(config, this.pipeline, {
       logger,
       registry: this.metrics.registry,

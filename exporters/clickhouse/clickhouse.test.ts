@@ -158,4 +158,19 @@ describe('ClickHouse exporter', () => {
     await migrate(clients.writer, config('ttl_test', 14));
     expect(await ttlOf()).toContain('TTL toDateTime(Timestamp) + toIntervalDay(14)');
   });
+
+  it('stores a batch sent twice with the same batch ID once, down to the trace-ID table', async () => {
+    const c = config('dedup_test');
+    const exporter = new ClickHouseExporter(clients, c);
+    await exporter.start();
+    const a = exporter.encode([span({ spanId: '00000000000000a1' }), span({ spanId: '00000000000000a2' })]);
+    const b = exporter.encode([span({ spanId: '00000000000000b1', traceId: 'f'.repeat(32) })]);
+    const payload = Buffer.concat([a, b]); // queue records concatenate into one INSERT
+    await exporter.send(payload, 3, 'q1-1-2');
+    await exporter.send(payload, 3, 'q1-1-2'); // retried after a crash: same ID
+    await exporter.send(Buffer.from(a), 2, 'q1-3-3'); // the same rows in another batch are another insert
+    const [traces] = await rows<{ n: string }>(`SELECT count() AS n FROM ${tableName(c)}`);
+    const [lookup] = await rows<{ n: string }>(`SELECT count() AS n FROM ${tableName(c, '_trace_id_ts')}`);
+    expect([traces!.n, lookup!.n]).toEqual(['5', '3']);
+  });
 });

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from './config.js';
 
@@ -26,10 +26,16 @@ export interface ClickHouseClients {
    * a server gets them as the HTTP body; the embedded engine only takes text formats
    * through its connection, so it reads them from a file in its own data directory.
    */
-  insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer): Promise<void>;
+  /** With `dedupToken`, inserting the same rows again with the same token stores them once. */
+  insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer, dedupToken?: string): Promise<void>;
   /** True for the in-process engine (for logs and /metrics labels only). */
   embedded: boolean;
   close(): Promise<void>;
+}
+
+/** Insert deduplication by token, down to the materialized views the insert feeds. */
+function dedupSettings(token: string | undefined): ClickHouseSettings | undefined {
+  return token === undefined ? undefined : { insert_deduplicate: 1, insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 };
 }
 
 /** The only place that knows whether ClickHouse is embedded or a server. */
@@ -74,23 +80,25 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     const spool = join(resolve(config.dataDir), 'insert-spool');
     rmSync(spool, { recursive: true, force: true });
     mkdirSync(spool, { recursive: true });
-    insertRowBinary = async (table, columns, rows) => {
+    insertRowBinary = async (table, columns, rows, dedupToken) => {
       const file = join(spool, `${randomUUID()}.bin`);
       await writeFile(file, rows);
       const structure = columns.map(([name, type]) => `\`${name}\` ${type}`).join(', ');
       try {
         await writer.command({
           query: `INSERT INTO ${table} (${columnList(columns)}) SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})`,
+          clickhouse_settings: dedupSettings(dedupToken),
         });
       } finally {
         await unlink(file).catch(() => undefined);
       }
     };
   } else {
-    insertRowBinary = async (table, columns, rows) => {
+    insertRowBinary = async (table, columns, rows, dedupToken) => {
       const result = await writer.exec({
         query: `INSERT INTO ${table} (${columnList(columns)}) FORMAT RowBinary`,
         values: Readable.from([rows], { objectMode: false }),
+        clickhouse_settings: dedupSettings(dedupToken),
       });
       result.stream.resume();
     };

@@ -1,16 +1,19 @@
 import type { Span } from '../../collector/src/model/span.js';
-import type { Stage } from '../../collector/src/pipeline/stage.js';
+import type { Consumer } from '../../collector/src/pipeline/stage.js';
+import type { Exporter } from '../exporter.js';
 import type { ClickHouseConfig } from './config.js';
 import type { ClickHouseClients } from './connection.js';
 import { encodeRowBinary, INSERT_COLUMNS } from './rowbinary.js';
 import { migrate, tableName } from './schema.js';
 
 /**
- * Writes span batches to `otel_traces`. Each `consume` is one INSERT; retrying a failed
- * batch is the queue's job, so an error here is thrown as is.
+ * Writes spans to `otel_traces`. Its queue records are RowBinary rows, which concatenate, so a
+ * send is one INSERT of the queued bytes as they are; the batch ID is the insert's
+ * deduplication token, so a batch retried after a crash is stored once.
  */
-export class ClickHouseExporter implements Stage {
+export class ClickHouseExporter implements Exporter, Consumer {
   readonly name = 'clickhouse';
+  readonly encoding = 'clickhouse-rowbinary';
   private readonly table: string;
 
   constructor(
@@ -25,9 +28,19 @@ export class ClickHouseExporter implements Stage {
     await migrate(this.clickhouse.writer, this.config);
   }
 
-  async consume(spans: Span[]): Promise<void> {
+  encode(spans: Span[]): Uint8Array {
+    return encodeRowBinary(spans);
+  }
+
+  async send(payload: Buffer, spanCount: number, batchId: string): Promise<void> {
+    if (spanCount === 0) return;
+    await this.clickhouse.insertRowBinary(this.table, INSERT_COLUMNS, payload, batchId);
+  }
+
+  /** For callers without a queue (tests, tools): encode and insert at once, as a pipeline Consumer. */
+  async consume(spans: Span[], batchId?: string): Promise<void> {
     if (spans.length === 0) return;
-    await this.clickhouse.insertRowBinary(this.table, INSERT_COLUMNS, encodeRowBinary(spans));
+    await this.clickhouse.insertRowBinary(this.table, INSERT_COLUMNS, encodeRowBinary(spans), batchId);
   }
 
   async shutdown(): Promise<void> {}

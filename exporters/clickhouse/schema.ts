@@ -126,6 +126,24 @@ export async function migrate(client: ClickHouseClient, config: ClickHouseConfig
   await run(traceIdViewDdl(tableName(config, `${TRACE_ID_SUFFIX}_mv`), lookup, traces));
   await setTtl(client, config.database, config.tracesTable, tracesTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
   await setTtl(client, config.database, config.tracesTable + TRACE_ID_SUFFIX, traceIdTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
+  // A batch retried after a crash carries the same insert_deduplication_token: remembering the
+  // last blocks' tokens makes a repeated insert a no-op (replicated tables always do this).
+  await setDedupWindow(client, config.database, config.tracesTable);
+  await setDedupWindow(client, config.database, config.tracesTable + TRACE_ID_SUFFIX);
+}
+
+/** Blocks whose tokens a plain MergeTree remembers for insert deduplication. */
+export const DEDUP_WINDOW = 1000;
+
+async function setDedupWindow(client: ClickHouseClient, database: string, table: string): Promise<void> {
+  const result = await client.query({
+    query: 'SELECT engine, engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+    query_params: { db: database, t: table },
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ engine: string; engine_full: string }>();
+  if (!row || row.engine.startsWith('Replicated') || row.engine_full.includes(`non_replicated_deduplication_window = ${DEDUP_WINDOW}`)) return;
+  await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY SETTING non_replicated_deduplication_window = ${DEDUP_WINDOW}` });
 }
 
 /** `ALTER … MODIFY TTL` only when the table's TTL differs, so a restart with the same settings does no work. */

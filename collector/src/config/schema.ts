@@ -1,8 +1,35 @@
 import { z } from 'zod';
+import { EXPORTER_FACTORIES, EXPORTER_TYPES, type ExporterSettings, type ExporterType } from '../../../exporters/registry.js';
+import { queueConfigSchema, type QueueConfig } from '../pipeline/persistent-queue/config.js';
 import { filterConfigSchema } from '../processors/filter/config.js';
 import { redactConfigSchema } from '../processors/redact/config.js';
 import { sampleConfigSchema } from '../processors/sample/config.js';
 import { stitchConfigSchema } from '../processors/stitch/config.js';
+
+const EXPORTER_KEY = /^([a-z]+)(?:\/([A-Za-z0-9_.-]+))?$/;
+
+/** `exporters:`: each entry validated by its type's own schema, plus a `queue:` block. */
+const exportersSchema = z
+  .record(z.string(), z.unknown())
+  .default({})
+  .transform((entries, ctx) => {
+    const out: Array<ExporterSettings & { queue: QueueConfig }> = [];
+    for (const [key, value] of Object.entries(entries)) {
+      const type = EXPORTER_KEY.exec(key)?.[1];
+      if (type === undefined || !(EXPORTER_TYPES as string[]).includes(type)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `unknown exporter type ${JSON.stringify(type ?? key)}; expected one of ${EXPORTER_TYPES.join(', ')} (optionally as <type>/<name>)` });
+        continue;
+      }
+      const { queue, ...settings } = (value ?? {}) as Record<string, unknown>;
+      const parsedQueue = queueConfigSchema.safeParse(queue ?? {});
+      const parsed = EXPORTER_FACTORIES[type as ExporterType].configSchema.safeParse(settings);
+      for (const [result, prefix] of [[parsedQueue, [key, 'queue']], [parsed, [key]]] as const) {
+        if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: [...prefix, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+      }
+      if (parsedQueue.success && parsed.success) out.push({ type: type as ExporterType, name: key, config: parsed.data, queue: parsedQueue.data });
+    }
+    return out;
+  });
 
 /** The processors, in their default order (DESIGN.md: filter, redact, stitch, sample). */
 export const PROCESSOR_TYPES = ['filter', 'redact', 'stitch', 'sample'] as const;
@@ -89,6 +116,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Forwarding exporters, each `<type>` or `<type>/<name>` (several of one type): every one
+     * listed runs, beside ClickHouse storage, behind its own durable queue.
+     */
+    exporters: exportersSchema,
     pipeline: z
       .object({
         /** Processors run between the receivers and the exporter queues, in this order. */
@@ -96,30 +128,13 @@ export const configSchema = z
           .array(z.enum(PROCESSOR_TYPES))
           .refine((list) => new Set(list).size === list.length, 'a processor may appear only once')
           .default([...PROCESSOR_TYPES]),
-        batch: z
-          .object({
-            /**
-             * A batch is sent to storage when it holds this many spans… ClickHouse wants few, large
-             * inserts: every insert makes a part that background merges must rewrite (measured:
-             * 20k-span batches cost 35 µs of CPU per span in all, 100k-span batches 24 µs).
-             */
-            max_spans: positiveInt.default(100_000),
-            /** …or when its oldest span has waited this long. */
-            timeout_ms: positiveInt.default(2_000),
-          })
-          .strict()
-          .prefault({}),
-        queue: z
-          .object({
-            /** Spans held in memory (batching + in flight + retrying) before receivers answer 429. */
-            max_spans: positiveInt.default(500_000),
-            /** Retry hint given to clients refused for backpressure. */
-            retry_after_seconds: positiveInt.default(5),
-            /** Batches written to storage at once. */
-            export_concurrency: positiveInt.default(2),
-          })
-          .strict()
-          .prefault({}),
+        /**
+         * The storage (ClickHouse) exporter's durable queue; forwarding exporters have their own
+         * under `exporters.<name>.queue`. ClickHouse wants few, large inserts: every insert makes
+         * a part that background merges rewrite (20k-span batches cost 35 µs of CPU per span in
+         * all, 100k-span batches 22 µs), hence the default batch of 100,000 spans or 2 s.
+         */
+        queue: queueConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { ExporterConfigError } from '../../../../exporters/exporter.js';
 import { Collector } from '../../collector.js';
 import { ConfigError, SHORTCUTS, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
@@ -56,8 +57,13 @@ export const serveCommand: Command = {
     try {
       await collector.start();
     } catch (err) {
-      logger.fatal({ err }, 'collector failed to start');
       await collector.shutdown().catch(() => undefined);
+      // Settings only checkable at start (an exporter's certificate files) are config errors too.
+      if (err instanceof ExporterConfigError) {
+        io.stderr.write(`flowtrace serve: configuration error: ${err.message}\n`);
+        return 2;
+      }
+      logger.fatal({ err }, 'collector failed to start');
       return 1;
     }
     return new Promise<number>((resolve) => {

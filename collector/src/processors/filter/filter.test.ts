@@ -7,6 +7,7 @@ import type { ProcessorContext } from '../processor.js';
 import { filterConfigSchema, type FilterConfig } from './config.js';
 import { FilterProcessor } from './filter.js';
 import { Recorder } from '../recorder.testing.js';
+import { testSpan } from '../../model/span.testing.js';
 
 const resources = new Map<string, Span['resource']>();
 function resource(service: string): Span['resource'] {
@@ -17,28 +18,18 @@ function resource(service: string): Span['resource'] {
 let nextId = 1;
 function span(traceId: string, name: string, parent: string, kind: number, extra: Partial<Span> = {}): Span {
   const spanId = (extra.spanId ?? (nextId++).toString(16)).padStart(16, '0');
-  return {
+  return testSpan({
     resource: resource('svc'),
     scope: { name: '', version: '', attributes: {}, droppedAttributesCount: 0, schemaUrl: '' },
     traceId,
     spanId,
     parentSpanId: parent,
-    traceState: '',
-    flags: 0,
     name,
     kind,
     startTimeUnixNano: 1_000_000_000n,
     endTimeUnixNano: 1_010_000_000n, // 10 ms
-    attributes: {},
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    statusCode: StatusCode.UNSET,
-    statusMessage: '',
     ...extra,
-  };
+  });
 }
 
 function setup(config: unknown) {

@@ -1,10 +1,11 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { SpanKind, StatusCode, type InstrumentationScope, type Resource, type Span } from '../../model/span.js';
+import { SpanKind, type InstrumentationScope, type Resource, type Span } from '../../model/span.js';
 import type { Consumer } from '../../pipeline/stage.js';
 import type { ProcessorContext } from '../processor.js';
 import { redactConfigSchema } from './config.js';
 import { RedactProcessor } from './redact.js';
+import { testSpan } from '../../model/span.testing.js';
 
 /** Spans and a processor for the redact tests. */
 
@@ -20,28 +21,18 @@ export function scope(attributes: Record<string, string> = {}): InstrumentationS
 
 let nextId = 1;
 export function span(extra: Partial<Span> = {}): Span {
-  return {
+  return testSpan({
     resource: resource(),
     scope: scope(),
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     spanId: (nextId++).toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    traceState: '',
     flags: 1,
     name: 'OrderService.place',
     kind: SpanKind.INTERNAL,
     startTimeUnixNano: 1_732_982_400_000_000_000n,
     endTimeUnixNano: 1_732_982_400_010_000_000n,
-    attributes: {},
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    statusCode: StatusCode.UNSET,
-    statusMessage: '',
     ...extra,
-  };
+  });
 }
 
 /** A next stage that records the batches it gets. */

@@ -19,7 +19,7 @@ import type { OtlpGrpcConfig } from './config.js';
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /** The service with raw bytes in and out: decoding is ours (the fast path), not protobufjs's. */
-const traceService: ServiceDefinition = {
+export const traceService: ServiceDefinition = {
   Export: {
     path: EXPORT_PATH,
     requestStream: false,

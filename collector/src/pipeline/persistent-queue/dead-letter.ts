@@ -1,0 +1,46 @@
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendDurably, syncDirectory } from './durable-fs.js';
+
+export interface DeadLetter {
+  batchId: string;
+  reason: string;
+  error: string;
+  spanCount: number;
+  records: number;
+  attempts: number;
+}
+
+export const DEAD_LETTER_DIR = 'dead-letter';
+export const DEAD_LETTER_INDEX = 'index.jsonl';
+
+/**
+ * Batches the backend will never accept, kept for inspection or replay rather than retried
+ * for ever: `dead-letter/<batchId>.bin` holds the payload as it would be sent, and one JSON
+ * line per batch in `dead-letter/index.jsonl` says why. Not bounded by max_bytes: it grows
+ * only with rejected data, which an operator should look at (the metric counts it).
+ */
+export class DeadLetterBox {
+  readonly dir: string;
+
+  constructor(queueDir: string) {
+    this.dir = join(queueDir, DEAD_LETTER_DIR);
+  }
+
+  /** Stores the batch durably; returns the payload's path. */
+  async put(letter: DeadLetter, payload: Uint8Array): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `${letter.batchId}.bin`);
+    const fh = await open(file, 'w');
+    try {
+      await fh.write(payload);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    const line = JSON.stringify({ time: new Date().toISOString(), ...letter, bytes: payload.length, file: `${letter.batchId}.bin` });
+    await appendDurably(join(this.dir, DEAD_LETTER_INDEX), Buffer.from(`${line}\n`));
+    await syncDirectory(this.dir);
+    return file;
+  }
+}

@@ -1,0 +1,72 @@
+import type { FileHandle } from 'node:fs/promises';
+import { checksumMatches, decodeHeader, HEADER_BYTES } from './record-format.js';
+
+export interface StoredRecord {
+  seq: number;
+  spanCount: number;
+  /** The payload; a view into the reader's chunk, valid as long as it is referenced. */
+  data: Buffer;
+  /** Where the record starts in its segment file. */
+  offset: number;
+  /** Header and payload bytes. */
+  size: number;
+}
+
+export type ReadResult =
+  | { kind: 'record'; record: StoredRecord }
+  | { kind: 'end' }
+  | { kind: 'corrupt'; offset: number; reason: string };
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads records one after another from a segment file, through chunks of a few MiB so that
+ * small records do not cost one read each. Never reads past `limit` (the committed size), so
+ * bytes being written are never seen. Each chunk is a fresh buffer: records handed out stay
+ * valid while later chunks are read.
+ */
+export class RecordReader {
+  private buf = Buffer.alloc(0);
+  /** File offset of buf[0]. */
+  private bufStart = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    /** File offset of the next record. */
+    public position: number,
+  ) {}
+
+  async next(limit: number): Promise<ReadResult> {
+    const offset = this.position;
+    if (offset >= limit) return { kind: 'end' };
+    if (limit - offset < HEADER_BYTES) return { kind: 'corrupt', offset, reason: 'truncated header' };
+    if (!(await this.ensure(offset, HEADER_BYTES, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
+    const at = offset - this.bufStart;
+    const header = decodeHeader(this.buf, at);
+    if (!header) return { kind: 'corrupt', offset, reason: 'not a record (bad magic)' };
+    const size = HEADER_BYTES + header.length;
+    if (size > limit - offset) return { kind: 'corrupt', offset, reason: 'truncated record' };
+    if (!(await this.ensure(offset, size, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
+    const start = offset - this.bufStart;
+    if (!checksumMatches(this.buf, start, header)) return { kind: 'corrupt', offset, reason: 'checksum mismatch' };
+    this.position = offset + size;
+    const data = this.buf.subarray(start + HEADER_BYTES, start + size);
+    return { kind: 'record', record: { seq: header.seq, spanCount: header.spanCount, data, offset, size } };
+  }
+
+  /** Makes [offset, offset + n) available in the buffer; false when the file ends first. */
+  private async ensure(offset: number, n: number, limit: number): Promise<boolean> {
+    if (offset >= this.bufStart && offset + n <= this.bufStart + this.buf.length) return true;
+    const size = Math.max(n, Math.min(CHUNK_BYTES, limit - offset));
+    const buf = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await this.fh.read(buf, filled, size - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    this.buf = buf.subarray(0, filled);
+    this.bufStart = offset;
+    return filled >= n;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import type { Span } from '../collector/src/model/span.js';
+
+/**
+ * An exporter as the pipeline sees it. Every exporter sits behind its own durable queue
+ * (collector/src/pipeline/persistent-queue): the queue stores what `encode` returns, one
+ * record per accepted request, and later sends one or more records at once through `send`.
+ *
+ * Records must concatenate: the bytes of several records laid end to end are one valid
+ * payload for `send` (OTLP protobuf messages do: repeated fields append; RowBinary rows do).
+ * An exporter whose wire format does not concatenate frames its records itself.
+ */
+export interface Exporter {
+  /** The name in the config (`otlp/honeycomb`, `jaeger`, `clickhouse`): labels metrics and the queue directory. */
+  readonly name: string;
+  /**
+   * Records of the same encoding are made once per request and shared by every exporter
+   * using it (`otlp-proto` for the OTLP family); a unique name for a format of one's own.
+   */
+  readonly encoding: string;
+  encode(spans: Span[]): Uint8Array;
+  /**
+   * Delivers a payload of `records` concatenated records holding `spanCount` spans. `batchId`
+   * is the same on every retry of the same payload, also after a restart, so a backend that
+   * can deduplicate (ClickHouse's insert_deduplication_token) stores it once. Throws
+   * {@link ExportError} to say whether and when to retry; any other error is retried.
+   */
+  send(payload: Buffer, spanCount: number, batchId: string): Promise<void>;
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** A failed send, classified: retry later (optionally after the backend's hint) or never. */
+export class ExportError extends Error {
+  constructor(
+    message: string,
+    /** False for permanent errors (per the OTLP spec: HTTP 4xx other than 429, gRPC INVALID_ARGUMENT…): the batch is dead-lettered. */
+    readonly retryable: boolean,
+    /** The backend's own hint (Retry-After, gRPC RetryInfo), in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ExportError';
+  }
+}
+
+/**
+ * A problem with settings found when the exporter starts (e.g. an unreadable certificate),
+ * naming the key as the user wrote it: `flowtrace serve` reports it like a config error.
+ */
+export class ExporterConfigError extends Error {
+  override name = 'ExporterConfigError';
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
+    super(`${key}: ${problem}`);
+  }
+}
+
+export interface ExporterContext {
+  logger: Logger;
+}
+
+/** How the config builds an exporter: `exporters.<type>[/<name>]` in the config file. */
+export interface ExporterFactory<C> {
+  readonly type: string;
+  /** zod schema of the exporter's own settings (the `queue:` block is added by the pipeline). */
+  readonly configSchema: ZodType<C>;
+  create(name: string, config: C, context: ExporterContext): Exporter;
+}
