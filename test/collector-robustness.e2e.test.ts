@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, newTempDir, sql, startCollector, waitFor } from './helpers/collector.js';
+import { cleanup, FLOWTRACE_BIN, newTempDir, sql, startCollector, waitFor } from './helpers/collector.js';
 import { grpcExport } from './helpers/grpc.js';
 import { jsonRequest, protobufRequest, sdkSpans } from './helpers/spans.js';
 
@@ -153,6 +154,21 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('one collector per data directory', () => {
+  it('refuses a second collector on the same data directory with a clear message, and takes over a stale lock', async () => {
+    const c = await startCollector();
+    const second = spawnSync(process.execPath, [FLOWTRACE_BIN, 'serve', '--data', c.dataDir, '--otlp-grpc', '127.0.0.1:0', '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/data directory .* is in use by another flowtrace collector \(pid \d+\)/);
+    await c.kill(); // SIGKILL: the lock file stays behind, its process gone
+    const again = await startCollector({ dataDir: c.dataDir });
+    expect(await again.stop()).toBe(0);
+  });
+});
 
 describe('retention', () => {
   it('applies the configured TTL and alters it on restart', async () => {

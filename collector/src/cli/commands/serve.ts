@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { ExporterConfigError } from '../../../../exporters/exporter.js';
 import { Collector } from '../../collector.js';
+import { DataDirLock } from '../../data-dir-lock.js';
 import { ConfigError, SHORTCUTS, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -53,11 +54,21 @@ export const serveCommand: Command = {
     }
 
     const logger = pino({ level: config.log.level, base: { service: 'flowtrace-collector', pid: process.pid } });
-    const collector = new Collector(config, logger);
+    const lock = new DataDirLock(config.storage.data_dir);
+    let collector: Collector;
+    try {
+      lock.acquire();
+      collector = new Collector(config, logger);
+    } catch (err) {
+      lock.release();
+      io.stderr.write(`flowtrace serve: cannot start: ${(err as Error).message.split('\n')[0]}\n`);
+      return 1;
+    }
     try {
       await collector.start();
     } catch (err) {
       await collector.shutdown().catch(() => undefined);
+      lock.release();
       // Settings only checkable at start (an exporter's certificate files) are config errors too.
       if (err instanceof ExporterConfigError) {
         io.stderr.write(`flowtrace serve: configuration error: ${err.message}\n`);
@@ -77,7 +88,10 @@ export const serveCommand: Command = {
         stopping = true;
         logger.info({ signal }, 'signal received');
         collector.shutdown().then(
-          () => resolve(0),
+          () => {
+            lock.release();
+            resolve(0);
+          },
           (err: unknown) => {
             logger.error({ err }, 'shutdown failed');
             resolve(1);
