@@ -74,4 +74,17 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ file: '/does/not/exist.yaml', env: {} })).message).toContain('cannot read /does/not/exist.yaml: ENOENT');
     expect(errorOf(() => loadConfig({ env: { CLICKHOUSE_URL: 'ftp://x' } })).message).toBe('CLICKHOUSE_URL: expected an http:// or https:// URL');
   });
+
+  it('validates each exporter with its own schema and a queue block, naming the key', () => {
+    const c = loadConfig({ file: yamlFile('exporters:\n  jaeger:\n  otlp/vendor:\n    endpoint: https://otlp.example.com\n    queue: { full_policy: drop_oldest }\n'), env: {} });
+    expect(c.exporters.map((e) => [e.type, e.name, e.queue.full_policy])).toEqual([
+      ['jaeger', 'jaeger', 'refuse'],
+      ['otlp', 'otlp/vendor', 'drop_oldest'],
+    ]);
+    const problem = (yaml: string) => errorOf(() => loadConfig({ file: yamlFile(yaml), env: {} })).message;
+    expect(problem('exporters:\n  zipkin: {}\n')).toMatch(/^exporters\.zipkin: unknown exporter type "zipkin"; expected one of otlp, jaeger, datadog/);
+    expect(problem('exporters:\n  jaeger: 5\n')).toMatch(/^exporters\.jaeger: expected a mapping/);
+    expect(problem('exporters:\n  jaeger:\n    queue: { full_policy: drop_newest }\n')).toMatch(/^exporters\.jaeger\.queue\.full_policy: /);
+    expect(problem('exporters:\n  otlp:\n    endpoint: https://x\n    colour: blue\n')).toMatch(/^exporters\.otlp/);
+  });
 });

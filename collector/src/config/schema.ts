@@ -20,6 +20,10 @@ const exportersSchema = z
         ctx.addIssue({ code: 'custom', path: [key], message: `unknown exporter type ${JSON.stringify(type ?? key)}; expected one of ${EXPORTER_TYPES.join(', ')} (optionally as <type>/<name>)` });
         continue;
       }
+      if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'expected a mapping of the exporter\'s settings (or nothing, for the defaults)' });
+        continue;
+      }
       const { queue, ...settings } = (value ?? {}) as Record<string, unknown>;
       const parsedQueue = queueConfigSchema.safeParse(queue ?? {});
       const parsed = EXPORTER_FACTORIES[type as ExporterType].configSchema.safeParse(settings);
