@@ -18,13 +18,13 @@ export class CollectorMetrics {
   });
   readonly spansRefused = new Counter({
     name: 'flowtrace_receiver_spans_refused_total',
-    help: 'Spans refused: invalid (bad IDs), backpressure (queue full).',
+    help: 'Spans refused: invalid (bad IDs), backpressure (queue full), unavailable (the pipeline failed; the client retries).',
     labelNames: ['transport', 'reason'] as const,
     registers: [this.registry],
   });
   readonly requestsRefused = new Counter({
     name: 'flowtrace_receiver_requests_refused_total',
-    help: 'Requests refused whole: malformed, too_large, unsupported_media_type, backpressure.',
+    help: 'Requests refused whole: malformed, too_large, unsupported_media_type, backpressure, unavailable.',
     labelNames: ['transport', 'reason'] as const,
     registers: [this.registry],
   });

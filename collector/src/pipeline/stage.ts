@@ -19,6 +19,21 @@ export interface Component {
 
 export interface Stage extends Consumer, Component {}
 
+/**
+ * The pipeline failed to take spans for a reason other than capacity (a disk error writing a
+ * queue, a processor failing closed): receivers answer 503 / UNAVAILABLE, which OTLP clients
+ * retry — a 500 would make them drop the data.
+ */
+export class PipelineUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'PipelineUnavailableError';
+  }
+}
+
 /** Thrown by a stage that is at capacity; receivers answer 429 / RESOURCE_EXHAUSTED. */
 export class QueueFullError extends Error {
   constructor(

@@ -1,8 +1,11 @@
-import type { Consumer } from '../pipeline/stage.js';
+import { PipelineUnavailableError, QueueFullError, type Consumer } from '../pipeline/stage.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import type { DecodedTraces } from './otlp/proto-decoder.js';
 
 export type Transport = 'grpc' | 'http';
+
+/** The retry hint when the pipeline failed for a reason other than capacity. */
+const UNAVAILABLE_RETRY_SECONDS = 5;
 
 /**
  * What both OTLP receivers do with a decoded request: count it, hand the valid spans to
@@ -23,9 +26,11 @@ export class Ingest {
     try {
       await this.pipeline.consume(decoded.spans);
     } catch (err) {
-      this.metrics.spansRefused.inc({ transport, reason: 'backpressure' }, decoded.spans.length);
-      this.metrics.requestsRefused.inc({ transport, reason: 'backpressure' });
-      throw err;
+      const reason = err instanceof QueueFullError ? 'backpressure' : 'unavailable';
+      this.metrics.spansRefused.inc({ transport, reason }, decoded.spans.length);
+      this.metrics.requestsRefused.inc({ transport, reason });
+      if (err instanceof QueueFullError) throw err;
+      throw new PipelineUnavailableError(`could not keep the spans: ${err instanceof Error ? err.message : String(err)}; retry later`, UNAVAILABLE_RETRY_SECONDS);
     }
     this.metrics.spansAccepted.inc({ transport }, decoded.spans.length);
   }

@@ -8,7 +8,7 @@ import {
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { QueueFullError } from '../../pipeline/stage.js';
+import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
 import { splitEndpoint } from '../../server/listen.js';
 import type { Ingest } from '../ingest.js';
 import { OtlpDecodeError, decodeTraceRequest } from '../otlp/proto-decoder.js';
@@ -93,6 +93,12 @@ export class OtlpGrpcReceiver {
         const metadata = new Metadata();
         metadata.set('grpc-status-details-bin', encodeRpcStatus(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
         return callback({ code: status.RESOURCE_EXHAUSTED, details: err.message, metadata } as ServiceError);
+      }
+      if (err instanceof PipelineUnavailableError) {
+        this.logger.error({ err }, 'OTLP/gRPC export failed in the pipeline; the client is told to retry');
+        const metadata = new Metadata();
+        metadata.set('grpc-status-details-bin', encodeRpcStatus(status.UNAVAILABLE, err.message, err.retryAfterSeconds));
+        return callback({ code: status.UNAVAILABLE, details: err.message, metadata } as ServiceError);
       }
       this.logger.error({ err }, 'OTLP/gRPC export failed');
       return callback({ code: status.INTERNAL, details: 'internal error' } as ServiceError);

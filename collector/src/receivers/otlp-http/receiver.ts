@@ -1,6 +1,6 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { QueueFullError } from '../../pipeline/stage.js';
+import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
 import type { Ingest } from '../ingest.js';
 import { OtlpDecodeError, decodeTraceRequest, type DecodedTraces } from '../otlp/proto-decoder.js';
 import { decodeTraceRequestJson } from '../otlp/json-decoder.js';
@@ -80,6 +80,11 @@ export class OtlpHttpReceiver {
     try {
       await this.ingest.accept('http', decoded);
     } catch (err) {
+      if (err instanceof PipelineUnavailableError) {
+        req.log.error({ err }, 'OTLP/HTTP export failed in the pipeline; the client is told to retry');
+        reply.header('retry-after', String(err.retryAfterSeconds));
+        return sendStatus(req, reply, 503, GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds);
+      }
       if (!(err instanceof QueueFullError)) throw err;
       reply.header('retry-after', String(err.retryAfterSeconds));
       return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
