@@ -59,6 +59,15 @@ export class ExporterConfigError extends Error {
   }
 }
 
+/** `Retry-After` as delay-seconds or an HTTP date, in ms from now; undefined if absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 export interface ExporterContext {
   logger: Logger;
 }

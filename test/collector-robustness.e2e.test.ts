@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
@@ -8,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, FLOWTRACE_BIN, newTempDir, sql, startCollector, waitFor } from './helpers/collector.js';
 import { grpcExport } from './helpers/grpc.js';
 import { jsonRequest, protobufRequest, sdkSpans } from './helpers/spans.js';
+import { freePort } from './helpers/peers.js';
 
 afterAll(cleanup);
 
@@ -96,7 +96,7 @@ describe('bad input never crashes the collector nor poisons a batch', () => {
 describe('backpressure and graceful shutdown', () => {
   it('refuses with 429 / RESOURCE_EXHAUSTED and a retry hint when full; stores everything acknowledged after a stop', async () => {
     // A forwarding exporter whose backend is down fills its 4 MiB disk queue; storage stays healthy.
-    const deadPort = await closedPort();
+    const deadPort = await freePort(); // nothing listens there
     const config = configFile(
       [
         'pipeline:',
@@ -145,15 +145,6 @@ describe('backpressure and graceful shutdown', () => {
     expect(await again.stop()).toBe(0);
   });
 });
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('one collector per data directory', () => {
   it('refuses a second collector on the same data directory with a clear message, and takes over a stale lock', async () => {

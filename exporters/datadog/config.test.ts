@@ -5,7 +5,8 @@ import type { Exporter, ExporterContext } from '../exporter.js';
 import { datadogConfigSchema, DEFAULT_MAX_REQUEST_BYTES, resolveEndpoint } from './config.js';
 import { DatadogTraceIntakeExporter } from './exporter.js';
 import { createDatadogExporterFactory, datadogExporterFactory } from './factory.js';
-import { parseRetryAfter, responseError, networkError } from './http.js';
+import { parseRetryAfter } from '../exporter.js';
+import { responseError, networkError } from './http.js';
 import { OtlpExporter } from '../otlp/index.js';
 
 const context: ExporterContext = { logger: pino({ level: 'silent' }) };

@@ -1,4 +1,4 @@
-import { ExportError } from '../exporter.js';
+import { ExportError, parseRetryAfter } from '../exporter.js';
 
 /**
  * HTTP outcomes as the queue needs them: retry (optionally after the server's hint) or
@@ -7,15 +7,6 @@ import { ExportError } from '../exporter.js';
  * 400 for a payload it cannot decode, 413 above its size limit).
  */
 const RETRYABLE_STATUSES = new Set([408, 429, 502, 503, 504]);
-
-/** Retry-After in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 export function responseError(what: string, status: number, retryAfter: string | null, body: string): ExportError {
   const detail = body.trim().slice(0, 300);

@@ -4,7 +4,7 @@
  * backend refused (bad payload, bad credentials), and honour the backend's retry hint.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ExportError } from '../exporter.js';
+import { ExportError, parseRetryAfter } from '../exporter.js';
 import { parseRpcStatus } from './response.js';
 
 /** gRPC codes worth retrying. RESOURCE_EXHAUSTED is retried only when the server says when (RetryInfo). */
@@ -41,15 +41,6 @@ export function httpExportError(statusCode: number, statusMessage: string, retry
 export function networkExportError(err: Error): ExportError {
   const code = (err as NodeJS.ErrnoException).code;
   return new ExportError(`${code ? `${code}: ` : ''}${err.message}`, true);
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date, in ms from now; undefined if absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** What an OTLP/HTTP error body says: a google.rpc.Status (protobuf or JSON) message, or the text. */

@@ -1,7 +1,9 @@
+import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { Span } from '../../model/span.js';
 import { QueueFullError, type Consumer } from '../../pipeline/stage.js';
 import { HandOff } from '../hand-off.js';
+import { startTicker } from '../ticker.js';
 import type { Processor, ProcessorContext } from '../processor.js';
 import { TraceBuffer, type BufferedTrace } from '../trace-buffer.js';
 import type { FilterConfig } from './config.js';
@@ -25,12 +27,14 @@ export class FilterProcessor implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private readonly dropped: Counter<'reason'>;
   private readonly held: Gauge<'what'>;
+  private readonly logger: Logger;
 
   constructor(
     private readonly config: FilterConfig,
     private readonly next: Consumer,
     context: ProcessorContext,
   ) {
+    this.logger = context.logger;
     this.handOff = new HandOff(next, context.logger);
     this.include = anyRule(config.include);
     this.exclude = anyRule(config.exclude);
@@ -57,8 +61,7 @@ export class FilterProcessor implements Processor {
 
   async start(): Promise<void> {
     if (!this.buffer) return;
-    this.timer = setInterval(() => this.tick(Date.now()), Math.min(1000, Math.max(10, this.config.decision_wait_ms / 4)));
-    this.timer.unref();
+    this.timer = startTicker(this.config.decision_wait_ms, () => this.tick(Date.now()), this.logger, 'filter');
   }
 
   consume(spans: Span[]): Promise<void> {

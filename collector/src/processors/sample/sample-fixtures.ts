@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { SpanKind, StatusCode, type Span } from '../../model/span.js';
 import type { ProcessorContext } from '../processor.js';
 import { TraceView } from './policies/policy.js';
+import { seededRandom } from '../../receivers/otlp/otlp-fixtures.js';
 
 /** Test helpers for the sample processor (not a test file itself). */
 
@@ -75,16 +76,10 @@ export function view(spans: Span[]): TraceView {
   return new TraceView(spans[0]!.traceId, spans);
 }
 
-/** Deterministic 32-bit pseudo-random numbers (mulberry32): the same trace IDs on every run. */
+/** Deterministic 32-bit pseudo-random numbers (the decoder fixtures' mulberry32): the same trace IDs on every run. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 4294967296; // back to the 32-bit integer it was divided from, exactly
 }
 
 export function traceIds(count: number, seed = 1): string[] {

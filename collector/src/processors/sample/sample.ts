@@ -1,6 +1,7 @@
 import type { Span } from '../../model/span.js';
 import { QueueFullError, type Consumer } from '../../pipeline/stage.js';
 import { HandOff } from '../hand-off.js';
+import { startTicker } from '../ticker.js';
 import type { Processor, ProcessorContext } from '../processor.js';
 import type { SampleConfig } from './config.js';
 import { HeadSampler } from './head-sampler.js';
@@ -70,11 +71,7 @@ export class SampleProcessor implements Processor {
 
   async start(): Promise<void> {
     if (!this.tail) return;
-    const everyMs = Math.min(1000, Math.max(10, Math.floor(this.config.tail.decision_wait_ms / 4)));
-    this.timer = setInterval(() => {
-      this.tick(this.clock()).catch((err: unknown) => this.context.logger.error({ err }, 'sample tick failed'));
-    }, everyMs);
-    this.timer.unref();
+    this.timer = startTicker(this.config.tail.decision_wait_ms, () => this.tick(this.clock()), this.context.logger, 'sample');
   }
 
   consume(spans: Span[]): Promise<void> {

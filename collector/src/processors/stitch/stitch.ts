@@ -1,6 +1,7 @@
 import type { Span } from '../../model/span.js';
 import { QueueFullError, type Consumer } from '../../pipeline/stage.js';
 import { HandOff } from '../hand-off.js';
+import { startTicker } from '../ticker.js';
 import type { Processor, ProcessorContext } from '../processor.js';
 import { TraceBuffer, type BufferedTrace, type ReleaseReason } from '../trace-buffer.js';
 import type { StitchConfig } from './config.js';
@@ -101,11 +102,7 @@ export class StitchProcessor implements Processor {
       clockSkewDays: this.config.clock_skew.retention_days,
     });
     this.lastFlushMs = this.clock();
-    const everyMs = Math.min(1000, Math.max(10, Math.floor(this.config.decision_wait_ms / 4)));
-    this.timer = setInterval(() => {
-      this.tick(this.clock()).catch((err: unknown) => this.context.logger.error({ err }, 'stitch tick failed'));
-    }, everyMs);
-    this.timer.unref();
+    this.timer = startTicker(this.config.decision_wait_ms, () => this.tick(this.clock()), this.context.logger, 'stitch');
   }
 
   consume(spans: Span[]): Promise<void> {
