@@ -48,7 +48,7 @@ describe('flowtrace CLI', () => {
   it('query reports SQL errors and unreachable collectors with exit 1', async () => {
     const bad = await flowtrace(['query', 'DROP TABLE otel_traces', '--api', collector.apiUrl]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/readonly/i);
+    expect(bad.stderr).toMatch(/DROP is not allowed/);
     const away = await flowtrace(['query', 'SELECT 1', '--api', 'http://127.0.0.1:9']);
     expect(away.code).toBe(1);
     expect(away.stderr).toContain('cannot reach the collector at http://127.0.0.1:9');

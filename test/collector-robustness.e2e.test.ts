@@ -8,6 +8,7 @@ import { cleanup, FLOWTRACE_BIN, newTempDir, sql, startCollector, waitFor } from
 import { grpcExport } from './helpers/grpc.js';
 import { jsonRequest, protobufRequest, sdkSpans } from './helpers/spans.js';
 import { freePort } from './helpers/peers.js';
+import { inspectStore } from './helpers/store-inspect.js';
 
 afterAll(cleanup);
 
@@ -163,24 +164,25 @@ describe('one collector per data directory', () => {
 
 describe('retention', () => {
   it('applies the configured TTL and alters it on restart', async () => {
-    const ttl = async (apiUrl: string) =>
-      Object.fromEntries(
-        (await sql<{ name: string; engine_full: string }>(apiUrl, "SELECT name, engine_full FROM system.tables WHERE name IN ('otel_traces', 'otel_traces_trace_id_ts')")).map((r) => [
-          r.name,
-          /TTL (.*?) SETTINGS/.exec(r.engine_full)?.[1],
-        ]),
-      );
+    // Table definitions are not readable through user SQL (system.* is refused): read the
+    // stopped collector's store directly.
+    const ttl = async (dataDir: string) => {
+      const [rows] = await inspectStore<{ name: string; engine_full: string }>(dataDir, [
+        "SELECT name, engine_full FROM system.tables WHERE database = 'default' AND name IN ('otel_traces', 'otel_traces_trace_id_ts')",
+      ]);
+      return Object.fromEntries(rows!.map((r) => [r.name, /TTL (.*?) SETTINGS/.exec(r.engine_full)?.[1]]));
+    };
     const c = await startCollector();
-    expect(await ttl(c.apiUrl)).toEqual({
+    expect(await c.stop()).toBe(0);
+    expect(await ttl(c.dataDir)).toEqual({
       otel_traces: 'toDateTime(Timestamp) + toIntervalDay(7)',
       otel_traces_trace_id_ts: 'toDateTime(Start) + toIntervalDay(7)',
     });
-    expect(await c.stop()).toBe(0);
     const again = await startCollector({ dataDir: c.dataDir, args: ['--retention-days', '30'] });
-    expect(await ttl(again.apiUrl)).toEqual({
+    expect(await again.stop()).toBe(0);
+    expect(await ttl(c.dataDir)).toEqual({
       otel_traces: 'toDateTime(Timestamp) + toIntervalDay(30)',
       otel_traces_trace_id_ts: 'toDateTime(Start) + toIntervalDay(30)',
     });
-    expect(await again.stop()).toBe(0);
   });
 });

@@ -1,66 +1,71 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+
+/**
+ * `fs-native-extensions` (Holepunch): an exclusive non-blocking lock on an open file, from the
+ * prebuilt binary inside the package (Linux: an open-file-description lock, F_OFD_SETLK, which
+ * behaves as flock: held by the open file, released by the kernel when the process exits
+ * however it exits). Node has no flock of its own.
+ */
+const { tryLock } = createRequire(import.meta.url)('fs-native-extensions') as { tryLock(fd: number): boolean };
 
 /** Thrown when another live collector holds the data directory. */
 export class DataDirInUseError extends Error {
   constructor(
     readonly dataDir: string,
-    readonly pid: number,
+    /** The holder's pid as it wrote it, when readable. */
+    readonly pid: number | undefined,
   ) {
-    super(`data directory ${dataDir} is in use by another flowtrace collector (pid ${pid}); give each collector its own --data`);
+    super(`data directory ${dataDir} is in use by another flowtrace collector (pid ${pid ?? 'unknown'}); give each collector its own --data`);
     this.name = 'DataDirInUseError';
   }
 }
 
 /**
  * One collector per data directory: its durable queues (and the embedded ClickHouse) would be
- * corrupted by a second writer. A lock file holds the owner's pid; a lock left by a process
- * that is gone (a crash, SIGKILL) is taken over.
+ * corrupted by a second writer. The collector holds an OS lock on `flowtrace.lock` for its whole
+ * life; the kernel drops it on any exit (a crash, SIGKILL), so there is no stale lock to judge
+ * and no pid to trust. The pid written into the file only names the holder in the error message.
  */
 export class DataDirLock {
+  private readonly dir: string;
   private readonly file: string;
-  private held = false;
+  private fd: number | undefined;
 
   constructor(dataDir: string) {
-    this.file = join(resolve(dataDir), 'flowtrace.lock');
+    this.dir = resolve(dataDir);
+    this.file = join(this.dir, 'flowtrace.lock');
   }
 
   acquire(): void {
-    mkdirSync(resolve(this.file, '..'), { recursive: true });
-    for (;;) {
-      try {
-        writeFileSync(this.file, `${process.pid}\n`, { flag: 'wx' });
-        this.held = true;
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const owner = Number.parseInt(readLock(this.file), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw new DataDirInUseError(resolve(this.file, '..'), owner);
-      rmSync(this.file, { force: true }); // stale: its process is gone
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    let locked = false;
+    try {
+      locked = tryLock(fd);
+    } finally {
+      if (!locked) closeSync(fd);
     }
+    if (!locked) throw new DataDirInUseError(this.dir, readPid(this.file));
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+    this.fd = fd;
   }
 
+  /** Releases the lock. The file stays: removing it would let a second collector lock a new file beside one still held. */
   release(): void {
-    if (!this.held) return;
-    this.held = false;
-    rmSync(this.file, { force: true });
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
-function readLock(file: string): string {
+function readPid(file: string): number | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
-    return '';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return undefined;
   }
 }

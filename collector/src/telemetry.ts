@@ -28,6 +28,12 @@ export class CollectorMetrics {
     labelNames: ['transport', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly connectionsRefused = new Counter({
+    name: 'flowtrace_server_connections_refused_total',
+    help: 'Connections closed at once because the port had max_connections open (port: otlp-grpc, otlp-http, api).',
+    labelNames: ['port'] as const,
+    registers: [this.registry],
+  });
   readonly spansExported = new Counter({
     name: 'flowtrace_exporter_spans_sent_total',
     help: 'Spans an exporter delivered.',

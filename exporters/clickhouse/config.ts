@@ -4,6 +4,12 @@ export interface ClickHouseConfig {
   url: string;
   username: string;
   password: string;
+  /**
+   * A server user for guest (user SQL) queries, e.g. a readonly user with a settings profile
+   * of constraints (README "Security"); empty means `username`. Unused by the embedded engine.
+   */
+  guestUsername?: string;
+  guestPassword?: string;
   database: string;
   tracesTable: string;
   dataDir: string;

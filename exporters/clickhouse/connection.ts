@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { Session } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from './config.js';
 
@@ -19,7 +20,7 @@ export interface ClickHouseClients {
   writer: ClickHouseClient;
   /** The query API's own reads. */
   reader: ClickHouseClient;
-  /** A new session, for work that needs one of its own (user SQL, see query/user-sql.ts). */
+  /** A new session, for work that needs one of its own (guest queries use guestQuery instead). */
   newSession(): ClickHouseClient;
   /**
    * `INSERT INTO table (columns)` of RowBinary rows, by the fastest route each mode has:
@@ -28,10 +29,37 @@ export interface ClickHouseClients {
    */
   /** With `dedupToken`, inserting the same rows again with the same token stores them once. */
   insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer, dedupToken?: string): Promise<void>;
+  /**
+   * Runs a guest query (user SQL) on a fresh session that nothing else shares, and streams its
+   * result as text chunks of `JSONCompactEachRowWithNamesAndTypes`. See {@link GuestQueryOptions}.
+   */
+  guestQuery(sql: string, options: GuestQueryOptions): AsyncIterable<string>;
   /** True for the in-process engine (for logs and /metrics labels only). */
   embedded: boolean;
   close(): Promise<void>;
 }
+
+export interface GuestQueryOptions {
+  /** The session's current database: unqualified table names resolve there. */
+  database: string;
+  /** Settings set before the statement runs; the statement cannot change them once `readonly` is on. */
+  settings: Record<string, string | number>;
+  /** `readonly = 1`: no writes, no `SET`/`SETTINGS`, no file or network table functions. */
+  readonly: boolean;
+  /** Values for `{name:Type}` placeholders, bound by the engine (never spliced into the text). */
+  params?: Record<string, unknown>;
+  /** Stops waiting for the query (a server cancels it when the request closes; the embedded engine stops at max_execution_time). */
+  signal: AbortSignal;
+  /**
+   * Called once the engine has really finished with the query — which, on the embedded engine,
+   * can be well after an abort stopped the waiting — so callers can bound the native work in
+   * flight, not only the waiting.
+   */
+  onSettled?: () => void;
+}
+
+/** The guest result format: a names line, a types line, then one JSON array per row. */
+const GUEST_FORMAT = 'JSONCompactEachRowWithNamesAndTypes';
 
 /** Insert deduplication by token, down to the materialized views the insert feeds. */
 function dedupSettings(token: string | undefined): ClickHouseSettings | undefined {
@@ -79,10 +107,10 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     // Leftovers of a crash are batches that were never acknowledged as stored: start clean.
     const spool = join(resolve(config.dataDir), 'insert-spool');
     rmSync(spool, { recursive: true, force: true });
-    mkdirSync(spool, { recursive: true });
+    mkdirSync(spool, { recursive: true, mode: 0o700 });
     insertRowBinary = async (table, columns, rows, dedupToken) => {
       const file = join(spool, `${randomUUID()}.bin`);
-      await writeFile(file, rows);
+      await writeFile(file, rows, { mode: 0o600 });
       const structure = columns.map(([name, type]) => `\`${name}\` ${type}`).join(', ');
       try {
         await writer.command({
@@ -103,16 +131,110 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
       result.stream.resume();
     };
   }
+  const guestQuery = embedded ? embeddedGuestQuery(resolve(config.dataDir)) : serverGuestQuery(config);
   return {
     writer,
     reader,
     newSession,
     insertRowBinary,
+    guestQuery,
     embedded,
     async close() {
       await Promise.allSettled([...sessions].map((c) => c.close()));
     },
   };
+}
+
+/** The statements that put a session in the guest state: database, limits, then read-only last. */
+function guestPreamble(options: GuestQueryOptions): string {
+  const statements = [`USE ${sqlIdentifier(options.database)}`];
+  for (const [name, value] of Object.entries(options.settings)) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid setting name ${JSON.stringify(name)}`);
+    statements.push(`SET ${name} = ${typeof value === 'number' ? String(value) : sqlString(value)}`);
+  }
+  // Last: once read-only, the session refuses every further SET.
+  if (options.readonly) statements.push('SET readonly = 1');
+  return statements.join('; ');
+}
+
+/**
+ * Embedded: a new native session per query (chdb keeps SETs per session, so nothing leaks
+ * between callers). The query runs as one async native call, off the event loop: chdb 3.4's
+ * streaming API computes a query's first block synchronously on the calling thread (measured:
+ * a 1.7 s aggregation stalled the event loop 1.7 s), which would stop ingest and /healthz. An
+ * abort cannot stop that call; the engine's own `max_execution_time` does, and
+ * `max_result_rows`/`max_result_bytes` with `result_overflow_mode = 'break'` bound its result,
+ * which is then handed on in slices so the reader stops at its own limits. The session is
+ * closed, and `onSettled` called, only when the native call has returned.
+ */
+function embeddedGuestQuery(path: string): ClickHouseClients['guestQuery'] {
+  const SLICE = 1024 * 1024;
+  return async function* (sql, options) {
+    const session = new Session(path);
+    const native = (async () => {
+      await session.queryAsync(guestPreamble(options), { format: 'TSV' });
+      const queryOptions = { format: GUEST_FORMAT };
+      return options.params ? session.queryBindAsync(sql, options.params, queryOptions) : session.queryAsync(sql, queryOptions);
+    })();
+    void native
+      .catch(() => undefined)
+      .finally(() => {
+        session.close();
+        options.onSettled?.();
+      });
+    const result = await untilAborted(native, options.signal).catch(rethrowAsClickHouseError);
+    const text = result.text();
+    for (let at = 0; at < text.length; at += SLICE) yield text.slice(at, at + SLICE);
+  };
+}
+
+/** The promise's outcome, or a rejection as soon as the signal aborts (the work itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Server: no session ID, so no state is shared between queries; the database, read-only and
+ * limits travel with each request (the guest user's settings profile should pin them too, see
+ * README "Security"); an abort closes the request, which cancels the query on the server.
+ */
+function serverGuestQuery(config: ClickHouseConfig): ClickHouseClients['guestQuery'] {
+  const clients = new Map<string, ClickHouseClient>();
+  const clientFor = (database: string): ClickHouseClient => {
+    let client = clients.get(database);
+    if (!client) {
+      const guest = config.guestUsername ? { username: config.guestUsername, password: config.guestPassword ?? '' } : { username: config.username, password: config.password };
+      client = createClient({ url: config.url, ...guest, database, request_timeout: 60_000 });
+      clients.set(database, client);
+    }
+    return client;
+  };
+  return async function* (sql, options) {
+    const settings: ClickHouseSettings = { ...(options.settings as ClickHouseSettings) };
+    if (options.readonly) settings.readonly = '1';
+    try {
+      const result = await clientFor(options.database).query({ query: sql, format: GUEST_FORMAT, query_params: options.params, clickhouse_settings: settings, abort_signal: options.signal });
+      for await (const rows of result.stream()) yield rows.map((row) => `${row.text}\n`).join('');
+    } finally {
+      // Closing the request cancels the query on the server.
+      options.onSettled?.();
+    }
+  };
+}
+
+/** chdb's native errors carry ClickHouse's `Code: N. DB::Exception: … (TYPE)` text: give them the client's error shape. */
+function rethrowAsClickHouseError(err: unknown): never {
+  throw parseError(err instanceof Error ? err : String(err));
+}
+
+/** A ClickHouse identifier in backquotes. */
+function sqlIdentifier(name: string): string {
+  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }
 
 /** A ClickHouse string literal. */

@@ -14,7 +14,7 @@ import { encodeRpcStatus } from '../../collector/src/receivers/rpc-status.js';
 import { hasOpenssl, makeTestPki, type TestPki } from './certs.testing.js';
 import type { OtlpExporter } from './exporter.js';
 import { captureLogs, payloadOf, sampleSpans, sendError, startedExporter } from './exporter.testing.js';
-import { traceService } from '../../collector/src/receivers/otlp-grpc/receiver.js';
+import { traceService } from '../../test/helpers/grpc.js';
 
 interface Received {
   body: Buffer;

@@ -1,6 +1,19 @@
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 
 const EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+/** `TraceService/Export` with raw bytes in and out, for grpc-js test servers standing in for an OTLP peer. */
+export const traceService: ServiceDefinition = {
+  Export: {
+    path: EXPORT,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
+  },
+};
 
 export interface GrpcOutcome {
   error?: ServiceError;
@@ -8,7 +21,7 @@ export interface GrpcOutcome {
 }
 
 /** One raw `TraceService/Export` call with the given bytes, as any OTLP client would make it. */
-export function grpcExport(endpoint: string, body: Buffer, options: { gzip?: boolean } = {}): Promise<GrpcOutcome> {
+export function grpcExport(endpoint: string, body: Buffer, options: { gzip?: boolean; authorization?: string } = {}): Promise<GrpcOutcome> {
   const client = new Client(endpoint.replace(/^http:\/\//, ''), credentials.createInsecure(), {
     'grpc.default_compression_algorithm': options.gzip ? 2 : 0,
   });
@@ -18,11 +31,17 @@ export function grpcExport(endpoint: string, body: Buffer, options: { gzip?: boo
       (b: Buffer) => b,
       (b: Buffer) => b,
       body,
-      new Metadata(),
+      metadataOf(options.authorization),
       (error, response) => {
         client.close();
         resolve(error ? { error } : { response: response! });
       },
     );
   });
+}
+
+function metadataOf(authorization: string | undefined): Metadata {
+  const metadata = new Metadata();
+  if (authorization !== undefined) metadata.set('authorization', authorization);
+  return metadata;
 }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './command.js';
+
 /** Where the CLI finds a running collector's query API. */
 export const DEFAULT_API_URL = 'http://127.0.0.1:8686';
 
@@ -5,18 +8,46 @@ export function apiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string
   return (flag ?? env.FLOWTRACE_API_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
 }
 
+/**
+ * The credential client commands send: the content of `--token-file`, else `FLOWTRACE_TOKEN`.
+ * Never a command-line value, which every user on the machine could read in `ps`.
+ */
+export function apiCredential(tokenFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(tokenFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--token-file: cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const token = text.trim();
+    if (token === '') throw new UsageError(`--token-file: ${tokenFile} is empty`);
+    return token;
+  }
+  const token = env.FLOWTRACE_TOKEN?.trim();
+  return token ? token : undefined;
+}
+
+/** Help lines for the options every client command has. */
+export const CONNECTION_HELP = `  --api URL            the collector's query API (env FLOWTRACE_API_URL, default http://127.0.0.1:8686)
+  --token-file FILE    read the API token from FILE (default: env FLOWTRACE_TOKEN; needed unless
+                       the collector listens on loopback only)`;
+
 /** A failure talking to the collector, already phrased for the terminal. */
 export class ApiError extends Error {
   override name = 'ApiError';
 }
 
 /** Calls the query API and returns its JSON, turning HTTP and connection errors into ApiError. */
-export async function callApi<T>(base: string, path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+export async function callApi<T>(base: string, path: string, init?: { method?: string; body?: unknown; token?: string }): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (init?.body !== undefined) headers['content-type'] = 'application/json';
+  if (init?.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   let response: Response;
   try {
     response = await fetch(base + path, {
       method: init?.method ?? 'GET',
-      headers: init?.body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: init?.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch (err) {
@@ -32,7 +63,8 @@ export async function callApi<T>(base: string, path: string, init?: { method?: s
   }
   if (!response.ok) {
     const message = (body as { error?: string }).error ?? text;
-    throw new ApiError(response.status === 404 ? message : `${response.status}: ${message}`);
+    const hint = response.status === 401 ? ' (set FLOWTRACE_TOKEN or --token-file)' : '';
+    throw new ApiError(response.status === 404 ? message : `${response.status}: ${message}${hint}`);
   }
   return body as T;
 }

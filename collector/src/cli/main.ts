@@ -2,9 +2,18 @@ import { UsageError, type Command, type CommandIO } from './command.js';
 import { initNodeCommand } from './commands/init-node.js';
 import { queryCommand } from './commands/query.js';
 import { serveCommand } from './commands/serve.js';
+import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.js';
 import { tracesGetCommand } from './commands/traces-get.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, queryCommand, tracesGetCommand, initNodeCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  queryCommand,
+  tracesGetCommand,
+  tokensCreateCommand,
+  tokensListCommand,
+  tokensRevokeCommand,
+  initNodeCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length));

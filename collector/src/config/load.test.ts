@@ -23,9 +23,9 @@ function errorOf(fn: () => unknown): ConfigError {
 describe('loadConfig', () => {
   it('has defaults for every key', () => {
     const c = loadConfig({ env: {} });
-    expect(c.receivers.otlp.grpc.endpoint).toBe('0.0.0.0:4317');
-    expect(c.receivers.otlp.http.endpoint).toBe('0.0.0.0:4318');
-    expect(c.api.endpoint).toBe('0.0.0.0:8686');
+    expect(c.receivers.otlp.grpc.endpoint).toBe('127.0.0.1:4317');
+    expect(c.receivers.otlp.http.endpoint).toBe('127.0.0.1:4318');
+    expect(c.api.endpoint).toBe('127.0.0.1:8686');
     expect(c.storage.retention_days).toBe(7);
     expect(c.storage.data_dir).toBe('./data');
     expect(c.storage.clickhouse.url).toBe('');
@@ -52,6 +52,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { FLOWTRACE_RECEIVERS_OTLP_GRPC_ENABLED: 'false' } }).receivers.otlp.grpc.enabled).toBe(false);
     expect(errorOf(() => loadConfig({ env: { FLOWTRACE_RECEIVERS_OTLP_GRPC_ENABLED: 'maybe' } })).message).toBe(
       'FLOWTRACE_RECEIVERS_OTLP_GRPC_ENABLED: expected true or false, got "maybe"',
+    );
+  });
+
+  it('splits lists from the environment on commas', () => {
+    const c = loadConfig({ env: { FLOWTRACE_API_ALLOWED_HOSTS: 'flowtrace, traces.example.com,', FLOWTRACE_PIPELINE_PROCESSORS: 'redact,sample' } });
+    expect(c.api.allowed_hosts).toEqual(['flowtrace', 'traces.example.com']);
+    expect(c.pipeline.processors).toEqual(['redact', 'sample']);
+  });
+
+  it('refuses an in-flight budget smaller than one request', () => {
+    expect(errorOf(() => loadConfig({ env: { FLOWTRACE_RECEIVERS_OTLP_MAX_IN_FLIGHT_MIB: '8' } })).message).toMatch(
+      /^FLOWTRACE_RECEIVERS_OTLP_MAX_IN_FLIGHT_MIB: must be at least max_recv_msg_size_mib/,
     );
   });
 

@@ -116,6 +116,13 @@ function coerce(text: string, fallback: unknown, source: string): unknown {
     if (text.trim() === '' || !Number.isFinite(n)) throw new ConfigError(source, `expected a number, got ${JSON.stringify(text)}`);
     return n;
   }
+  if (Array.isArray(fallback)) {
+    // Lists (allowed hosts, origins, processors) are comma-separated in the environment.
+    return text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
   if (typeof fallback === 'boolean') {
     const t = text.trim().toLowerCase();
     if (['true', '1', 'yes', 'on'].includes(t)) return true;

@@ -5,6 +5,10 @@ import { filterConfigSchema } from '../processors/filter/config.js';
 import { redactConfigSchema } from '../processors/redact/config.js';
 import { sampleConfigSchema } from '../processors/sample/config.js';
 import { stitchConfigSchema } from '../processors/stitch/config.js';
+import { authConfigSchema } from '../auth/config.js';
+import { userSqlConfigSchema } from '../query/sql/config.js';
+import { quotaConfigSchema } from '../receivers/quota-config.js';
+import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../server/config.js';
 
 const EXPORTER_KEY = /^([a-z]+)(?:\/([A-Za-z0-9_.-]+))?$/;
 
@@ -57,37 +61,50 @@ export const configSchema = z
             grpc: z
               .object({
                 enabled: z.boolean().default(true),
-                endpoint: endpoint.default('0.0.0.0:4317'),
+                endpoint: endpoint.default('127.0.0.1:4317'),
                 /** Largest accepted message, after decompression. */
                 max_recv_msg_size_mib: positiveInt.default(16),
+                tls: tlsConfigSchema.prefault({}),
+                limits: connectionLimitsSchema.prefault({}),
               })
               .strict()
               .prefault({}),
             http: z
               .object({
                 enabled: z.boolean().default(true),
-                endpoint: endpoint.default('0.0.0.0:4318'),
+                endpoint: endpoint.default('127.0.0.1:4318'),
                 /** Largest accepted body, measured after decompression. */
                 max_request_body_size_mib: positiveInt.default(16),
+                tls: tlsConfigSchema.prefault({}),
+                limits: connectionLimitsSchema.prefault({}),
+                /** Browser SDKs posting to /v1/traces from these origins (preflight answered). */
+                cors: corsConfigSchema.prefault({}),
               })
               .strict()
               .prefault({}),
+            quotas: quotaConfigSchema.prefault({}),
+            /** Bytes of OTLP requests held at once by both receivers (received and decompressed); more are refused, retryably. */
+            max_in_flight_mib: positiveInt.default(256),
           })
           .strict()
+          // A request larger than the whole budget could never be accepted.
+          .refine((otlp) => otlp.max_in_flight_mib >= Math.max(otlp.grpc.max_recv_msg_size_mib, otlp.http.max_request_body_size_mib), {
+            message: 'must be at least max_recv_msg_size_mib and max_request_body_size_mib, or no request of that size could ever be accepted',
+            path: ['max_in_flight_mib'],
+          })
           .prefault({}),
       })
       .strict()
       .prefault({}),
     api: z
       .object({
-        endpoint: endpoint.default('0.0.0.0:8686'),
-        sql: z
-          .object({
-            max_rows: positiveInt.default(10_000),
-            max_execution_seconds: positiveInt.default(30),
-          })
-          .strict()
-          .prefault({}),
+        endpoint: endpoint.default('127.0.0.1:8686'),
+        tls: tlsConfigSchema.prefault({}),
+        limits: connectionLimitsSchema.prefault({}),
+        /** Host header values accepted besides loopback names and the bound address (DNS rebinding). */
+        allowed_hosts: z.array(z.string().min(1)).default([]),
+        cors: corsConfigSchema.prefault({}),
+        sql: userSqlConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -102,6 +119,9 @@ export const configSchema = z
             url: url.default(''),
             username: z.string().default('default'),
             password: z.string().default(''),
+            /** The server user that runs user SQL (a readonly user with a constrained settings profile); empty: `username`. */
+            guest_username: z.string().default(''),
+            guest_password: z.string().default(''),
             database: identifier.default('default'),
             traces_table: identifier.default('otel_traces'),
           })
@@ -110,6 +130,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    auth: authConfigSchema.prefault({}),
     /** Each processor's settings; which run, and in which order, is `pipeline.processors`. */
     processors: z
       .object({

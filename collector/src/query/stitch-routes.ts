@@ -1,10 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import '../auth/request-principal.js';
 import { propagateOffsets } from '../processors/stitch/clock-skew.js';
 import { histogramQuantile } from '../processors/stitch/histogram.js';
 import { CORRELATION_ATTRIBUTE } from '../processors/stitch/stitcher.js';
 import { STITCH_TABLES, stitchTable } from '../processors/stitch/tables.js';
-import { QueryParamError, parseDuration, parseLimit, parseTime } from './params.js';
+import { QueryParamError, parseLimit, parseText, parseWindow } from './params.js';
+import type { ReadScopes, ScopedReads } from './read-scope.js';
 import type { SpanView } from './span-view.js';
 import type { TraceStore, TraceSummary } from './trace-store.js';
 
@@ -12,6 +14,8 @@ export interface StitchRouteDeps {
   reader: ClickHouseClient;
   database: string;
   store: TraceStore;
+  /** Read rules: a restricted principal reads the side tables through its filtered views. */
+  readScopes: ReadScopes;
 }
 
 /** Every 64-bit integer as a JSON string, so no digit is lost on the way to JavaScript. */
@@ -27,25 +31,28 @@ const MAX_UINT32 = 0xffff_ffffn;
  * and "no edges" rather than failing.
  */
 export function registerStitchRoutes(app: FastifyInstance, deps: StitchRouteDeps): void {
-  app.get<{ Params: { correlationId: string }; Querystring: Record<string, string | undefined> }>(
+  app.get<{ Params: { correlationId: string }; Querystring: Record<string, unknown> }>(
     '/api/correlations/:correlationId',
     async (req, reply) => {
       const correlationId = parseCorrelationId(req.params.correlationId);
       const limit = parseLimit(req.query.limit, 100, 1000);
-      const found = await correlationTraces(deps, correlationId, limit);
+      const found = await correlationTraces(deps.reader, await readsOf(deps, req), correlationId, limit);
       if (!found) return reply.code(404).send({ error: `correlation ID ${JSON.stringify(correlationId)} not found` });
       return found;
     },
   );
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/api/service-graph', async (req) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/api/service-graph', async (req) => {
     const q = req.query;
-    const endNs = q.end ? parseTime('end', q.end) : BigInt(Date.now()) * 1_000_000n;
-    const startNs = q.start ? parseTime('start', q.start) : endNs - (q.lookback ? parseDuration('lookback', q.lookback) : DEFAULT_GRAPH_LOOKBACK_NS);
-    if (startNs > endNs) throw new QueryParamError('start: must not be after end');
-    const edges = await serviceGraph(deps, { startNs, endNs, service: q.service || undefined, limit: parseLimit(q.limit, 1000, 10_000) });
+    const { startNs, endNs } = parseWindow(q, DEFAULT_GRAPH_LOOKBACK_NS);
+    const service = parseText('service', q.service) || undefined;
+    const edges = await serviceGraph(deps.reader, await readsOf(deps, req), { startNs, endNs, service, limit: parseLimit(q.limit, 1000, 10_000) });
     return { startUnixNano: startNs.toString(), endUnixNano: endNs.toString(), edges };
   });
+}
+
+function readsOf(deps: StitchRouteDeps, req: FastifyRequest): Promise<ScopedReads> {
+  return deps.readScopes.readsFor(req.principal.rules, deps.store);
 }
 
 export interface CorrelationTraces {
@@ -66,15 +73,16 @@ interface CorrelationRow {
   services: string[];
 }
 
-async function correlationTraces(deps: StitchRouteDeps, correlationId: string, limit: number): Promise<CorrelationTraces | undefined> {
+async function correlationTraces(reader: ClickHouseClient, reads: ScopedReads, correlationId: string, limit: number): Promise<CorrelationTraces | undefined> {
+  const table = reads.table(STITCH_TABLES.correlations);
   const recorded = await tolerateMissingTable(
     rows<CorrelationRow>(
-      deps.reader,
+      reader,
       `SELECT TraceId AS traceId,
          toString(toUnixTimestamp64Nano(min(FirstSeen))) AS firstSeen,
          toString(toUnixTimestamp64Nano(max(LastSeen))) AS lastSeen,
          arraySort(groupUniqArrayArray(Services)) AS services
-       FROM ${stitchTable(deps.database, STITCH_TABLES.correlations)}
+       FROM ${table}
        WHERE CorrelationId = {id:String}
        GROUP BY TraceId ORDER BY min(FirstSeen), TraceId LIMIT {limit:UInt32}`,
       { id: correlationId, limit },
@@ -86,7 +94,7 @@ async function correlationTraces(deps: StitchRouteDeps, correlationId: string, l
   const lastNs = recorded.reduce((max, r) => (BigInt(r.lastSeen) > max ? BigInt(r.lastSeen) : max), BigInt(recorded[0]!.lastSeen));
   // The span table is searched by the ID itself over the recorded window, which also finds
   // traces stored before stitching ran or whose side-table row was lost.
-  const stored = await deps.store.searchTraces({ tags: [[CORRELATION_ATTRIBUTE, correlationId]], startNs: firstNs, endNs: lastNs, limit });
+  const stored = await reads.store.searchTraces({ tags: [[CORRELATION_ATTRIBUTE, correlationId]], startNs: firstNs, endNs: lastNs, limit });
   stored.sort((a, b) => compareDecimal(a.startTimeUnixNano, b.startTimeUnixNano) || a.traceId.localeCompare(b.traceId));
   const storedIds = new Set(stored.map((t) => t.traceId));
   return {
@@ -133,7 +141,8 @@ interface GraphQuery {
 }
 
 /** Edges aggregated over the minutes the window touches, busiest first. */
-async function serviceGraph(deps: StitchRouteDeps, q: GraphQuery): Promise<ServiceGraphEdge[]> {
+async function serviceGraph(reader: ClickHouseClient, reads: ScopedReads, q: GraphQuery): Promise<ServiceGraphEdge[]> {
+  const table = reads.table(STITCH_TABLES.serviceGraph);
   const where = ['Minute >= toDateTime({from:UInt32}, \'UTC\')', 'Minute <= toDateTime({to:UInt32}, \'UTC\')'];
   const params: Record<string, unknown> = {
     // From the start of the minute holding `start`: rows are per minute.
@@ -147,11 +156,11 @@ async function serviceGraph(deps: StitchRouteDeps, q: GraphQuery): Promise<Servi
   }
   const found = await tolerateMissingTable(
     rows<EdgeRow>(
-      deps.reader,
+      reader,
       `SELECT Caller AS caller, Callee AS callee, Operation AS operation,
          sum(Calls) AS calls, sum(Errors) AS errors, sum(DurationSumNs) AS sumNs,
          min(DurationMinNs) AS minNs, max(DurationMaxNs) AS maxNs, sumMap(DurationBuckets) AS buckets
-       FROM ${stitchTable(deps.database, STITCH_TABLES.serviceGraph)}
+       FROM ${table}
        WHERE ${where.join(' AND ')}
        GROUP BY Caller, Callee, Operation
        ORDER BY calls DESC, caller, callee, operation

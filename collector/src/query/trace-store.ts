@@ -33,12 +33,20 @@ export interface TraceSummary {
 /** Every 64-bit integer as a JSON string, so no digit is lost on the way to JavaScript. */
 const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 
-/** The query API's reads over `otel_traces`, all through the reader session. */
+/**
+ * The query API's reads over `otel_traces`, all through the reader session. A principal with
+ * read rules reads through {@link withTables} (its filtered views, see read-scope.ts).
+ */
 export class TraceStore {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly tables: TraceTables,
   ) {}
+
+  /** The same reads over other tables of the same shape (a read scope's filtered views). */
+  withTables(tables: TraceTables): TraceStore {
+    return new TraceStore(this.client, tables);
+  }
 
   private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
     const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });

@@ -3,9 +3,21 @@
  * with an optional `google.rpc.RetryInfo` detail carrying the backpressure retry hint.
  * Hand-encoded: three small messages do not justify a protobuf runtime.
  */
+import { bytesField, varintField } from './protobuf-fields.js';
 
-/** gRPC status codes used by the receivers. */
-export const GrpcCode = { INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+/** gRPC status codes used by the receivers (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
 
 export function encodeRpcStatus(code: number, message: string, retryAfterSeconds?: number): Buffer {
   const parts: Buffer[] = [];
@@ -28,22 +40,4 @@ function retryInfoAny(seconds: number): Buffer {
   const duration = varintField(1, Math.max(0, Math.floor(seconds)));
   const retryInfo = bytesField(1, duration);
   return Buffer.concat([bytesField(1, Buffer.from('type.googleapis.com/google.rpc.RetryInfo')), bytesField(2, retryInfo)]);
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-function varintField(field: number, value: number): Buffer {
-  return Buffer.concat([varint(field << 3), varint(value)]);
-}
-
-function bytesField(field: number, value: Buffer): Buffer {
-  return Buffer.concat([varint((field << 3) | 2), varint(value.length), value]);
 }

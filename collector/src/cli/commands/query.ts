@@ -1,15 +1,15 @@
-import { ApiError, apiUrl, callApi } from '../api-client.js';
+import { ApiError, apiCredential, apiUrl, callApi, CONNECTION_HELP } from '../api-client.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { formatCsv, formatTable } from '../format.js';
-import type { UserSqlResult } from '../../query/user-sql.js';
+import type { UserSqlResult } from '../../query/sql/user-sql.js';
 
 const USAGE = `Usage: flowtrace query [options] "SQL"
 
 Runs read-only SQL on the collector's ClickHouse (table otel_traces) through its query API.
 
 Options:
-  --api URL            the collector's query API (env FLOWTRACE_API_URL, default http://127.0.0.1:8686)
+${CONNECTION_HELP}
   --format FORMAT      table (default), json or csv
   -h, --help           show this help
 `;
@@ -22,6 +22,7 @@ export const queryCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       api: { type: 'string' },
+      'token-file': { type: 'string' },
       format: { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -32,8 +33,9 @@ export const queryCommand: Command = {
     const format = values.format as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got '${values.format}'`);
     if (positionals.length !== 1) throw new UsageError('expected exactly one SQL statement (quote it)');
+    const token = apiCredential(values['token-file'], io.env);
     try {
-      const result = await callApi<UserSqlResult>(apiUrl(values.api, io.env), '/api/sql', { method: 'POST', body: { query: positionals[0] } });
+      const result = await callApi<UserSqlResult>(apiUrl(values.api, io.env), '/api/sql', { method: 'POST', body: { query: positionals[0] }, token });
       const columns = result.columns.map((c) => c.name);
       if (format === 'json') io.stdout.write(JSON.stringify(result.rows, null, 2) + '\n');
       else if (format === 'csv') io.stdout.write(formatCsv(columns, result.rows));

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { ExporterConfigError } from '../../../../exporters/exporter.js';
+import { AuthConfigError } from '../../auth/bootstrap.js';
 import { Collector } from '../../collector.js';
 import { DataDirLock } from '../../data-dir-lock.js';
 import { ConfigError, SHORTCUTS, loadConfig } from '../../config/load.js';
@@ -14,6 +15,9 @@ and the query API. Every option is also an environment variable; a YAML file can
 Options:
   --config FILE            YAML configuration file (env FLOWTRACE_CONFIG)
 ${SHORTCUTS.map((s) => `  --${`${s.flag} VALUE`.padEnd(23)} ${s.help} (env ${s.env})`).join('\n')}
+  --bootstrap-token-file FILE
+                           the first admin API token: registered from FILE, or created there
+                           (mode 0600) when FILE does not exist (env FLOWTRACE_AUTH_BOOTSTRAP_TOKEN_FILE)
   -h, --help               show this help
 `;
 
@@ -23,6 +27,7 @@ export const serveCommand: Command = {
   async run(argv, io) {
     const options = {
       config: { type: 'string' },
+      'bootstrap-token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(SHORTCUTS.map((s) => [s.flag, { type: 'string' }])),
     } as const;
@@ -41,11 +46,16 @@ export const serveCommand: Command = {
       config = loadConfig({
         file: (flags.config as string | undefined) ?? io.env.FLOWTRACE_CONFIG,
         env: io.env,
-        overrides: SHORTCUTS.filter((s) => typeof flags[s.flag] === 'string').map((s) => ({
-          path: s.path,
-          value: flags[s.flag] as string,
-          source: `--${s.flag}`,
-        })),
+        overrides: [
+          ...SHORTCUTS.filter((s) => typeof flags[s.flag] === 'string').map((s) => ({
+            path: s.path,
+            value: flags[s.flag] as string,
+            source: `--${s.flag}`,
+          })),
+          ...(typeof flags['bootstrap-token-file'] === 'string'
+            ? [{ path: 'auth.bootstrap_token_file', value: flags['bootstrap-token-file'], source: '--bootstrap-token-file' }]
+            : []),
+        ],
       });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -54,6 +64,8 @@ export const serveCommand: Command = {
     }
 
     const logger = pino({ level: config.log.level, base: { service: 'flowtrace-collector', pid: process.pid } });
+    // Everything the collector creates (data, queues, spool, chdb's own files) is private to its user.
+    process.umask(0o077);
     const lock = new DataDirLock(config.storage.data_dir);
     let collector: Collector;
     try {
@@ -61,6 +73,11 @@ export const serveCommand: Command = {
       collector = new Collector(config, logger);
     } catch (err) {
       lock.release();
+      // Settings checked while building the collector (certificate files of a port) are config errors too.
+      if (err instanceof ConfigError) {
+        io.stderr.write(`flowtrace serve: configuration error: ${err.message}\n`);
+        return 2;
+      }
       io.stderr.write(`flowtrace serve: cannot start: ${(err as Error).message.split('\n')[0]}\n`);
       return 1;
     }
@@ -70,7 +87,7 @@ export const serveCommand: Command = {
       await collector.shutdown().catch(() => undefined);
       lock.release();
       // Settings only checkable at start (an exporter's certificate files) are config errors too.
-      if (err instanceof ExporterConfigError) {
+      if (err instanceof ExporterConfigError || err instanceof AuthConfigError) {
         io.stderr.write(`flowtrace serve: configuration error: ${err.message}\n`);
         return 2;
       }

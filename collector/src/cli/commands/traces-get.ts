@@ -1,4 +1,4 @@
-import { ApiError, apiUrl, callApi } from '../api-client.js';
+import { ApiError, apiCredential, apiUrl, callApi, CONNECTION_HELP } from '../api-client.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { formatTraceTree } from '../format.js';
@@ -9,9 +9,9 @@ const USAGE = `Usage: flowtrace traces get [options] TRACE_ID
 Prints one trace as an indented tree of spans with their durations.
 
 Options:
-  --api URL     the collector's query API (env FLOWTRACE_API_URL, default http://127.0.0.1:8686)
-  --json        print the spans as JSON instead
-  -h, --help    show this help
+${CONNECTION_HELP}
+  --json               print the spans as JSON instead
+  -h, --help           show this help
 `;
 
 export const tracesGetCommand: Command = {
@@ -20,6 +20,7 @@ export const tracesGetCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       api: { type: 'string' },
+      'token-file': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -28,8 +29,9 @@ export const tracesGetCommand: Command = {
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError('expected one trace ID');
+    const token = apiCredential(values['token-file'], io.env);
     try {
-      const trace = await callApi<{ traceId: string; spans: SpanView[] }>(apiUrl(values.api, io.env), `/api/traces/${encodeURIComponent(positionals[0]!)}`);
+      const trace = await callApi<{ traceId: string; spans: SpanView[] }>(apiUrl(values.api, io.env), `/api/traces/${encodeURIComponent(positionals[0]!)}`, { token });
       io.stdout.write(values.json ? JSON.stringify(trace, null, 2) + '\n' : formatTraceTree(trace.traceId, trace.spans));
       return 0;
     } catch (err) {

@@ -29,9 +29,9 @@ export class DeadLetterBox {
 
   /** Stores the batch durably; returns the payload's path. */
   async put(letter: DeadLetter, payload: Uint8Array): Promise<string> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = join(this.dir, `${letter.batchId}.bin`);
-    const fh = await open(file, 'w');
+    const fh = await open(file, 'w', 0o600);
     try {
       await fh.write(payload);
       await fh.datasync();

@@ -38,7 +38,7 @@ export async function writeAll(fh: FileHandle, buffers: readonly Uint8Array[], p
 
 /** Appends to a file (created if missing) and fsyncs its contents. */
 export async function appendDurably(path: string, data: Uint8Array): Promise<void> {
-  const fh = await open(path, 'a');
+  const fh = await open(path, 'a', 0o600);
   try {
     await fh.write(data);
     await fh.datasync();
@@ -50,7 +50,7 @@ export async function appendDurably(path: string, data: Uint8Array): Promise<voi
 /** Replaces `path` atomically: readers see the old or the new content whole, also after a crash. */
 export async function replaceDurably(path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.write(data);
     await fh.sync();

@@ -122,7 +122,7 @@ export class PersistentQueue {
     if (this.state !== 'new') throw new Error(`queue '${this.name}' was already started`);
     this.state = 'starting';
     const { dir } = this.options;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     this.ledger = await BatchLedger.open(dir, this.logger);
     const lastFormed = this.ledger.batches.reduce((max, b) => Math.max(max, b.last), this.ledger.acked);
     this.log = await SegmentLog.open({

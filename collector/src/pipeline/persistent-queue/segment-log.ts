@@ -133,7 +133,7 @@ export class SegmentLog {
 
   static async open(options: SegmentLogOptions): Promise<SegmentLog> {
     const { dir, logger } = options;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
     const segments: Segment[] = [];
     const undelivered = emptyTally();
@@ -487,7 +487,7 @@ export class SegmentLog {
 async function createSegment(dir: string, base: number): Promise<Segment> {
   const path = join(dir, segmentName(base));
   // 'w', not 'wx': a file of this name can only be left over from a roll that failed, empty.
-  const fh = await open(path, 'w');
+  const fh = await open(path, 'w', 0o600);
   await fh.close();
   await syncDirectory(dir);
   return { base, path, size: 0, records: 0, spans: 0, lastSeq: 0 };

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopbackApiAuth } from '../../auth/api-auth.testing.js';
 import { ClickHouseExporter, openClickHouse, tableName, TRACE_ID_SUFFIX, type ClickHouseClients, type ClickHouseConfig } from '../../../../exporters/clickhouse/index.js';
 import { SpanKind, type Span } from '../../model/span.js';
 import { createQueryApi } from '../../query/api.js';
 import { adjustClockSkew } from '../../query/stitch-routes.js';
 import { TraceStore } from '../../query/trace-store.js';
-import { UserSql } from '../../query/user-sql.js';
+import { ReadScopes } from '../../query/read-scope.js';
+import { userSqlConfigSchema } from '../../query/sql/config.js';
+import { UserSql } from '../../query/sql/user-sql.js';
 import { CollectorMetrics } from '../../telemetry.js';
 import type { ProcessorContext } from '../processor.js';
 import { stitchConfigSchema } from './config.js';
@@ -61,14 +64,20 @@ async function storedTrace(database: string) {
   return { exporter, store };
 }
 
+function readScopes(database: string): ReadScopes {
+  return new ReadScopes(clients.writer, { database, tracesTable: 'otel_traces', traceIdSuffix: TRACE_ID_SUFFIX });
+}
+
 function api(database: string, store: TraceStore) {
   const app = createQueryApi(
-    { endpoint: '127.0.0.1:0' },
+    { endpoint: '127.0.0.1:0', allowedHosts: [], corsOrigins: [] },
     {
+      ...loopbackApiAuth(clients, database),
       store,
       reader: clients.reader,
       database,
-      userSql: new UserSql(() => clients.newSession(), { maxRows: 100, maxExecutionSeconds: 5 }),
+      userSql: new UserSql({ engine: clients, scopeFor: () => readScopes(database).forRules({}), config: userSqlConfigSchema.parse({ max_rows: 100, max_execution_seconds: 5 }) }),
+      readScopes: readScopes(database),
       metrics: new CollectorMetrics(),
       isReady: () => true,
     },

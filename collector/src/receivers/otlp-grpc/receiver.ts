@@ -1,108 +1,112 @@
-import {
-  Metadata,
-  Server,
-  ServerCredentials,
-  status,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-} from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { AuthError } from '../../auth/principal.js';
 import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
-import { splitEndpoint } from '../../server/listen.js';
+import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError } from '../in-flight-budget.js';
 import type { Ingest } from '../ingest.js';
-import { OtlpDecodeError, decodeTraceRequest } from '../otlp/proto-decoder.js';
+import { OtlpDecodeError } from '../otlp/proto-decoder.js';
+import { decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
 import { encodeExportTraceResponse } from '../otlp/response.js';
-import { encodeRpcStatus } from '../rpc-status.js';
+import { GrpcCode, encodeRpcStatus } from '../rpc-status.js';
 import type { OtlpGrpcConfig } from './config.js';
+import { GrpcError } from './status.js';
+import { GrpcUnaryServer, type UnaryCall } from './unary-server.js';
 
-const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
-/** The service with raw bytes in and out: decoding is ours (the fast path), not protobufjs's. */
-export const traceService: ServiceDefinition = {
-  Export: {
-    path: EXPORT_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-};
-
-type ServiceError = { code: number; details: string; metadata?: Metadata };
+export interface OtlpGrpcReceiverOptions {
+  /** Ingest authentication (bearer token in the `authorization` metadata); none when absent. */
+  auth?: IngestAuthenticator;
+  /** Counts connections refused at `limits.max_connections`. */
+  onConnectionRefused?: () => void;
+  /** The in-flight byte budget shared with the other receivers; one of the default size of its own when absent (tests). */
+  inFlight?: InFlightBudget;
+}
 
 /**
- * OTLP/gRPC `TraceService/Export`. grpc-js decompresses gzip and enforces the message
- * size limit on the decompressed message. Backpressure answers RESOURCE_EXHAUSTED with
- * a `google.rpc.RetryInfo` detail, which OpenTelemetry exporters honour as the retry delay.
+ * OTLP/gRPC `TraceService/Export` on our own HTTP/2 gRPC server (see GrpcUnaryServer for why
+ * not grpc-js). Authentication runs on the call's metadata before the message is read;
+ * the message size limit applies to the decompressed message, and its bytes count against the
+ * in-flight budget shared with OTLP/HTTP as they arrive. Backpressure (a full pipeline queue or
+ * in-flight budget) answers RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` detail, which
+ * OpenTelemetry exporters honour as the retry delay; a failing pipeline UNAVAILABLE, which they retry too.
  */
 export class OtlpGrpcReceiver {
-  private readonly server: Server;
+  private readonly server: GrpcUnaryServer;
   address = '';
 
   constructor(
     private readonly config: OtlpGrpcConfig,
     private readonly ingest: Ingest,
     private readonly logger: Logger,
+    private readonly options: OtlpGrpcReceiverOptions = {},
   ) {
-    this.server = new Server({
-      'grpc.max_receive_message_length': config.maxMessageBytes,
-      'grpc.max_send_message_length': 4 * 1024 * 1024,
-    });
-    this.server.addService(traceService, { Export: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => void this.export(call, cb) });
+    this.server = new GrpcUnaryServer(
+      {
+        maxMessageBytes: config.maxMessageBytes,
+        inFlight: options.inFlight ?? new InFlightBudget(DEFAULT_MAX_IN_FLIGHT_BYTES),
+        transport: { keyPrefix: 'receivers.otlp.grpc', tls: config.tls, limits: config.limits, onConnectionRefused: options.onConnectionRefused },
+      },
+      logger,
+    );
+    this.server.handle(EXPORT_PATH, (call) => this.export(call));
   }
 
   async start(): Promise<void> {
-    const { host, port } = splitEndpoint(this.config.endpoint);
-    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(target, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    this.address = `${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    this.address = await this.server.listen(this.config.endpoint);
   }
 
   /** Stops accepting; calls in progress finish (bounded, then forced). */
   async shutdown(timeoutMs = 10_000): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, timeoutMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await this.server.close(timeoutMs);
   }
 
-  private async export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): Promise<void> {
+  private async export(call: UnaryCall): Promise<Buffer> {
+    const principal = await this.authenticate(call);
+    let message: Buffer;
+    try {
+      message = await call.readMessage();
+    } catch (err) {
+      // Backpressure: the budget counts the refusal; the client retries after the hint.
+      if (err instanceof InFlightBudgetExceededError) {
+        throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
+      }
+      if (err instanceof GrpcError && err.code === GrpcCode.RESOURCE_EXHAUSTED && !err.details) this.ingest.refused('grpc', 'too_large');
+      else if (err instanceof GrpcError && err.code === GrpcCode.INTERNAL) this.ingest.refused('grpc', 'malformed');
+      throw err;
+    }
     let decoded;
     try {
-      decoded = decodeTraceRequest(call.request);
+      decoded = await decodeTraceRequestInSlices(message);
     } catch (err) {
       this.ingest.refused('grpc', 'malformed');
-      const message = err instanceof OtlpDecodeError ? err.message : `could not decode request: ${String(err)}`;
-      return callback({ code: status.INVALID_ARGUMENT, details: message } as ServiceError);
+      throw new GrpcError(GrpcCode.INVALID_ARGUMENT, err instanceof OtlpDecodeError ? err.message : `could not decode request: ${String(err)}`);
     }
     try {
-      await this.ingest.accept('grpc', decoded);
+      await this.ingest.accept('grpc', decoded, { principal, remoteAddress: call.remoteAddress, bytes: message.length });
     } catch (err) {
       if (err instanceof QueueFullError) {
-        const metadata = new Metadata();
-        metadata.set('grpc-status-details-bin', encodeRpcStatus(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
-        return callback({ code: status.RESOURCE_EXHAUSTED, details: err.message, metadata } as ServiceError);
+        throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
       }
       if (err instanceof PipelineUnavailableError) {
         this.logger.error({ err }, 'OTLP/gRPC export failed in the pipeline; the client is told to retry');
-        const metadata = new Metadata();
-        metadata.set('grpc-status-details-bin', encodeRpcStatus(status.UNAVAILABLE, err.message, err.retryAfterSeconds));
-        return callback({ code: status.UNAVAILABLE, details: err.message, metadata } as ServiceError);
+        throw new GrpcError(GrpcCode.UNAVAILABLE, err.message, encodeRpcStatus(GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds));
       }
       this.logger.error({ err }, 'OTLP/gRPC export failed');
-      return callback({ code: status.INTERNAL, details: 'internal error' } as ServiceError);
+      throw new GrpcError(GrpcCode.INTERNAL, 'internal error');
     }
-    callback(null, Buffer.from(encodeExportTraceResponse(decoded.rejectedSpans, decoded.rejectionMessage)));
+    return Buffer.from(encodeExportTraceResponse(decoded.rejectedSpans, decoded.rejectionMessage));
+  }
+
+  private async authenticate(call: UnaryCall) {
+    if (!this.options.auth) return undefined;
+    const header = call.headers.authorization;
+    try {
+      return await this.options.auth(typeof header === 'string' ? header : undefined);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.ingest.refused('grpc', err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
+      throw new GrpcError(err.statusCode === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED, err.message);
+    }
   }
 }

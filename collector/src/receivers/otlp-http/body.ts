@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { gunzip, inflate } from 'node:zlib';
+import { InFlightBudgetExceededError, type Reservation } from '../in-flight-budget.js';
+import { inflateWithin, MessageTooLargeError } from '../inflate.js';
 
 /** A request the receiver refuses whole, with the HTTP status to answer. */
 export class BodyError extends Error {
@@ -16,8 +17,10 @@ export class BodyError extends Error {
  * Reads a request body, decompressing `gzip`/`deflate`, never holding more than `limit`
  * bytes of either form: a body over the limit is refused as soon as it is known, and
  * decompression stops at `limit` output bytes, so a gzip bomb is never inflated whole.
+ * Every byte received, and every byte inflated, is reserved in the request's in-flight
+ * `reservation` as it comes (rejects with InFlightBudgetExceededError when the budget is used up).
  */
-export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number, reservation: Reservation): Promise<Buffer> {
   const encoding = (headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
     throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (supported: gzip, deflate, identity)`);
@@ -27,37 +30,60 @@ export async function readBody(stream: Readable, headers: IncomingHttpHeaders, l
     stream.resume();
     throw new BodyError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
   }
-  const raw = await collect(stream, limit);
+  const raw = await collect(stream, limit, reservation);
   if (encoding === 'identity') return raw;
-  const inflater = encoding === 'deflate' ? inflate : gunzip;
-  return new Promise((resolve, reject) => {
-    inflater(raw, { maxOutputLength: limit }, (err, out) => {
-      if (!err) return resolve(out);
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        reject(new BodyError(413, `decompressed request body exceeds the limit of ${limit} bytes`));
-      } else {
-        reject(new BodyError(400, `invalid ${encoding} body: ${err.message}`));
-      }
-    });
-  });
+  try {
+    return await inflateWithin(raw, encoding === 'deflate' ? 'deflate' : 'gzip', limit, reservation);
+  } catch (err) {
+    if (err instanceof MessageTooLargeError) throw new BodyError(413, `decompressed request body exceeds the limit of ${limit} bytes`);
+    if (err instanceof InFlightBudgetExceededError) throw err;
+    if (err instanceof RangeError) throw outOfMemory();
+    throw new BodyError(400, `invalid ${encoding} body: ${(err as Error).message}`);
+  }
 }
 
-function collect(stream: Readable, limit: number): Promise<Buffer> {
+/** Memory could not be allocated for a body: the request is refused as backpressure (429, retryable), never the process. */
+function outOfMemory(): InFlightBudgetExceededError {
+  return new InFlightBudgetExceededError('not enough memory to receive the request body; retry later');
+}
+
+/** The body as it arrives, each chunk reserved first; the rest of a refused body is read and discarded. */
+function collect(stream: Readable, limit: number, reservation: Reservation): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (chunk: Buffer) => {
+    let settled = false;
+    const refuse = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      chunks = [];
+      // Keep reading to discard the rest, so the connection can answer cleanly.
+      stream.removeListener('data', onData);
+      stream.resume();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        // Keep reading to discard the rest, so the connection can answer 413 cleanly.
-        stream.removeAllListeners('data');
-        stream.resume();
-        reject(new BodyError(413, `request body exceeds the limit of ${limit} bytes`));
-        return;
+      if (size > limit) return refuse(new BodyError(413, `request body exceeds the limit of ${limit} bytes`));
+      try {
+        reservation.take(chunk.length);
+      } catch (err) {
+        return refuse(err as Error);
       }
       chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.on('end', () => {
+      if (settled) return;
+      settled = true;
+      try {
+        resolve(Buffer.concat(chunks, size));
+      } catch {
+        reject(outOfMemory());
+      }
     });
-    stream.on('end', () => resolve(Buffer.concat(chunks, size)));
-    stream.on('error', (err) => reject(new BodyError(400, `could not read request body: ${err.message}`)));
+    stream.on('error', (err) => refuse(new BodyError(400, `could not read request body: ${err.message}`)));
+    // A client gone before the end: nothing more will come.
+    stream.on('close', () => refuse(new BodyError(400, 'the request body ended early: the client closed the connection')));
   });
 }

@@ -1,43 +1,90 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { AuthError, type Principal } from '../../auth/principal.js';
+import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
 import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError, type Reservation } from '../in-flight-budget.js';
 import type { Ingest } from '../ingest.js';
-import { OtlpDecodeError, decodeTraceRequest, type DecodedTraces } from '../otlp/proto-decoder.js';
-import { decodeTraceRequestJson } from '../otlp/json-decoder.js';
+import { OtlpDecodeError, type DecodedTraces } from '../otlp/proto-decoder.js';
+import { decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
+import { decodeTraceRequestJson, parseJsonBody } from '../otlp/json-decoder.js';
 import { encodeExportTraceResponse, exportTraceResponseJson } from '../otlp/response.js';
 import { GrpcCode, encodeRpcStatus, rpcStatusJson } from '../rpc-status.js';
 import { BodyError, readBody } from './body.js';
 import type { OtlpHttpConfig } from './config.js';
+import { registerCors } from './cors.js';
 import { createServer } from '../../server/fastify.js';
 import { listenOn } from '../../server/listen.js';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
 
+export interface OtlpHttpReceiverOptions {
+  /** Ingest authentication (`authorization: Bearer …`), checked before the body is read; none when absent. */
+  auth?: IngestAuthenticator;
+  /** Counts connections refused at `limits.max_connections`. */
+  onConnectionRefused?: () => void;
+  /** The in-flight byte budget shared with the other receivers; one of the default size of its own when absent (tests). */
+  inFlight?: InFlightBudget;
+}
+
 /**
  * OTLP/HTTP on `POST /v1/traces`, protobuf or JSON, optionally compressed, answering as
  * the OTLP specification says: the response message in the request's encoding, a
- * `google.rpc.Status` body on errors, 429 with `Retry-After` under backpressure.
+ * `google.rpc.Status` body on errors, 429 with `Retry-After` under backpressure (a full
+ * pipeline queue, or the in-flight byte budget shared with OTLP/gRPC used up while the body arrives).
  */
 export class OtlpHttpReceiver {
   readonly server: FastifyInstance;
   address = '';
+  /** The sender each request was authenticated as (kept off the request object, which the API types for its own use). */
+  private readonly principals = new WeakMap<FastifyRequest, Principal>();
+  private readonly inFlight: InFlightBudget;
+  /** Each request's bytes in the in-flight budget, released when its response is over (sent, failed or cut). */
+  private readonly reservations = new WeakMap<FastifyRequest, Reservation>();
 
   constructor(
     private readonly config: OtlpHttpConfig,
     private readonly ingest: Ingest,
     logger: Logger,
+    private readonly options: OtlpHttpReceiverOptions = {},
   ) {
-    this.server = createServer(logger, 'otlp-http');
+    this.server = createServer(logger, 'otlp-http', {}, {
+      keyPrefix: 'receivers.otlp.http',
+      tls: config.tls,
+      limits: config.limits,
+      onConnectionRefused: options.onConnectionRefused,
+    });
+    this.inFlight = options.inFlight ?? new InFlightBudget(DEFAULT_MAX_IN_FLIGHT_BYTES);
+    if (config.corsOrigins?.length) registerCors(this.server, '/v1/traces', config.corsOrigins);
+    // Released on every path: the response's 'close' comes after it is sent, and when the connection is cut.
+    this.server.addHook('onRequest', (req, reply, done) => {
+      const reservation = this.inFlight.open('http');
+      this.reservations.set(req, reservation);
+      reply.raw.once('close', () => reservation.release());
+      done();
+    });
     this.server.removeAllContentTypeParsers();
     this.server.addContentTypeParser([PROTOBUF, JSON_TYPE], (req, payload, done) => {
-      readBody(payload, req.headers, this.config.maxBodyBytes).then(
+      const reservation = this.reservations.get(req);
+      if (!reservation) return done(new Error('request without an in-flight reservation'));
+      readBody(payload, req.headers, this.config.maxBodyBytes, reservation).then(
         (body) => done(null, body),
-        (err: Error) => done(err),
+        (err: Error) => {
+          reservation.release(); // a refused body is dropped now, not when the answer is sent
+          done(err);
+        },
       );
     });
-    this.server.post('/v1/traces', (req, reply) => this.export(req, reply));
+    // Authentication in onRequest: before the body is read, let alone decompressed or decoded.
+    this.server.post('/v1/traces', { onRequest: (req, reply) => this.authenticate(req, reply) }, (req, reply) => this.export(req, reply));
     this.server.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      if (err instanceof InFlightBudgetExceededError) {
+        // Backpressure, counted by the budget. The rest of the body is discarded: the connection is not reused.
+        reply.header('retry-after', String(err.retryAfterSeconds));
+        reply.header('connection', 'close');
+        return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
+      }
       const status = err instanceof BodyError ? err.statusCode : err.statusCode === 415 ? 415 : (err.statusCode ?? 500);
       const reason = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'malformed';
       this.ingest.refused('http', reason);
@@ -62,6 +109,21 @@ export class OtlpHttpReceiver {
     await this.server.close();
   }
 
+  private async authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (!this.options.auth) return;
+    try {
+      const principal = await this.options.auth(req.headers.authorization);
+      if (principal) this.principals.set(req, principal);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.ingest.refused('http', err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
+      if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer');
+      // Not waiting for a body we will not read: the connection is not reused.
+      reply.header('connection', 'close');
+      await sendStatus(req, reply, err.statusCode, err.statusCode === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED, err.message);
+    }
+  }
+
   private async export(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const body = req.body;
     if (!Buffer.isBuffer(body)) {
@@ -71,14 +133,14 @@ export class OtlpHttpReceiver {
     const json = isJson(req);
     let decoded: DecodedTraces;
     try {
-      decoded = json ? decodeTraceRequestJson(parseJson(body)) : decodeTraceRequest(body);
+      decoded = json ? decodeTraceRequestJson(parseJson(body)) : await decodeTraceRequestInSlices(body);
     } catch (err) {
       if (!(err instanceof OtlpDecodeError)) throw err;
       this.ingest.refused('http', 'malformed');
       return sendStatus(req, reply, 400, GrpcCode.INVALID_ARGUMENT, err.message);
     }
     try {
-      await this.ingest.accept('http', decoded);
+      await this.ingest.accept('http', decoded, { principal: this.principals.get(req), remoteAddress: req.socket.remoteAddress, bytes: body.length });
     } catch (err) {
       if (err instanceof PipelineUnavailableError) {
         req.log.error({ err }, 'OTLP/HTTP export failed in the pipeline; the client is told to retry');
@@ -99,11 +161,7 @@ function isJson(req: FastifyRequest): boolean {
 }
 
 function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new OtlpDecodeError(`invalid JSON body: ${(err as Error).message}`);
-  }
+  return parseJsonBody(body); // refuses a body that is not UTF-8 rather than rewriting it
 }
 
 function sendStatus(req: FastifyRequest, reply: FastifyReply, http: number, code: number, message: string, retryAfter?: number) {

@@ -83,8 +83,10 @@ const MAX_DETAILED_REJECTIONS = 5;
 const MAX_SCOPE_NAME_IN_MESSAGE = 64;
 
 interface Rejection {
+  /** The span's index in its scope, or -1 for a group of `count` spans. */
   spanIndex: number;
-  scope: InstrumentationScope;
+  count: number;
+  scope: InstrumentationScope | undefined;
   reason: string;
 }
 
@@ -98,14 +100,22 @@ export class RejectionLog {
 
   reject(spanIndex: number, scope: InstrumentationScope, reason: string): void {
     this.count++;
-    if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex, scope, reason });
+    if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex, count: 1, scope, reason });
+  }
+
+  /** All `count` spans of one scope (or of a whole resource: no scope) for one reason. */
+  rejectGroup(count: number, scope: InstrumentationScope | undefined, reason: string): void {
+    this.count += count;
+    if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex: -1, count, scope, reason });
   }
 
   message(): string {
-    const parts = this.detailed.map(
-      (r) => `span ${r.spanIndex} of scope '${truncate(r.scope.name, MAX_SCOPE_NAME_IN_MESSAGE)}': ${r.reason}`,
-    );
-    const more = this.count - this.detailed.length;
+    const parts = this.detailed.map((r) => {
+      const scope = r.scope === undefined ? '' : ` of scope '${truncate(r.scope.name, MAX_SCOPE_NAME_IN_MESSAGE)}'`;
+      const spans = r.spanIndex >= 0 ? `span ${r.spanIndex}` : `${r.count} span${r.count === 1 ? '' : 's'}`;
+      return `${spans}${scope}: ${r.reason}`;
+    });
+    const more = this.count - this.detailed.reduce((sum, r) => sum + r.count, 0);
     if (more > 0) parts.push(`and ${more} more rejected span${more === 1 ? '' : 's'}`);
     return parts.join('; ');
   }

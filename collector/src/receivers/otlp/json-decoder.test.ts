@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Span } from '../../model/span.js';
-import { decodeTraceRequestJson } from './json-decoder.js';
+import { decodeTraceRequestJson, parseJsonBody } from './json-decoder.js';
 import {
   ALL_ANY_VALUE_KINDS,
   EXPECTED_ANY_VALUE_KINDS,
@@ -340,6 +340,51 @@ describe('decodeTraceRequestJson: a body of the wrong shape throws OtlpDecodeErr
     let value: unknown = { stringValue: 'leaf' };
     for (let i = 0; i < 150; i++) value = { arrayValue: { values: [value] } };
     expect(() => decodeTraceRequestJson(withAttribute(value))).toThrow(/AnyValue nested deeper than 100 levels/);
+  });
+});
+
+describe('decodeTraceRequestJson: a lone surrogate (not encodable as UTF-8) rejects what holds it', () => {
+  const LONE = 'ok\ud800';
+  type Json = Record<string, unknown>;
+  const span = (n: number, extra: Json = {}): Json => ({ traceId: traceIdOf(1), spanId: spanIdOf(n), name: `s${n}`, ...extra });
+  const str = (v: string) => ({ stringValue: v });
+  const request = (spans: Json[], resource: Json = {}, scope: Json = { name: 'json.scope' }, extra: Json = {}) => ({
+    resourceSpans: [{ resource, ...extra, scopeSpans: [{ scope, spans }] }],
+  });
+
+  const cases: Array<[string, Json, string]> = [
+    ['the name', { name: LONE }, 'name'],
+    ['the trace state', { traceState: LONE }, 'traceState'],
+    ['the status message', { status: { message: LONE } }, 'status.message'],
+    ['an attribute key', { attributes: [{ key: LONE, value: str('v') }] }, 'attributes key'],
+    ['an attribute value', { attributes: [{ key: 'k', value: str(LONE) }] }, 'attributes["k"]'],
+    ['a nested value', { attributes: [{ key: 'k', value: { kvlistValue: { values: [{ key: LONE, value: str('x') }] } } }] }, 'attributes["k"]'],
+    ['an event name', { events: [{ name: 'fine' }, { name: LONE }] }, 'events[1].name'],
+    ['a link attribute', { links: [{ attributes: [{ key: 'l', value: { arrayValue: { values: [str(LONE)] } } }] }] }, 'links[0].attributes["l"]'],
+  ];
+
+  it.each(cases)('in %s: the span is rejected naming the field, its neighbours kept', (_what, extra, field) => {
+    const decoded = decodeTraceRequestJson(request([span(1), span(2, extra), span(3)]));
+    expect(decoded.spans.map((s) => s.spanId)).toEqual([spanIdOf(1), spanIdOf(3)]);
+    expect(decoded.rejectionMessage).toBe(`span 1 of scope 'json.scope': invalid UTF-8 (a lone surrogate) in ${field}`);
+  });
+
+  it('keeps surrogate pairs (emoji) and rejects a whole resource or scope holding a lone one', () => {
+    expect(decodeTraceRequestJson(request([span(1, { name: '🐴' })])).spans[0]?.name).toBe('🐴');
+    const badResource = decodeTraceRequestJson(request([span(1), span(2)], { attributes: [{ key: 'service.name', value: str(LONE) }] }));
+    expect([badResource.spans.length, badResource.rejectedSpans, badResource.rejectionMessage]).toEqual([
+      0,
+      2,
+      '2 spans: invalid UTF-8 (a lone surrogate) in resource.attributes["service.name"]',
+    ]);
+    const badScope = decodeTraceRequestJson(request([span(1)], {}, { name: 'x', version: LONE }));
+    expect(badScope.rejectionMessage).toBe("1 span of scope 'x': invalid UTF-8 (a lone surrogate) in scope.version");
+  });
+
+  it('parseJsonBody refuses a body that is not UTF-8 instead of rewriting it', () => {
+    expect(parseJsonBody(Buffer.from('{"a":"é"}'))).toEqual({ a: 'é' });
+    expect(() => parseJsonBody(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]))).toThrow(/not valid UTF-8/);
+    expect(() => parseJsonBody(Buffer.from('{'))).toThrow(/invalid JSON body/);
   });
 });
 

@@ -7,6 +7,11 @@
  * parsers do), 64-bit integers may be strings or numbers, field names are lowerCamelCase
  * (the proto snake_case names are accepted too), unknown fields are ignored and `null`
  * means "not set". A body of the wrong shape throws OtlpDecodeError naming the JSON path.
+ *
+ * A JSON body is Unicode text, but a `\ud800` escape still yields a lone surrogate, which UTF-8
+ * cannot hold: as with invalid UTF-8 in protobuf, the span holding one is rejected (partial
+ * success naming the field), and one in a resource or scope rejects that resource's or scope's
+ * spans. (A body that is not UTF-8 at all is not JSON: see parseJsonBody.)
  */
 import type {
   AttributeKinds,
@@ -29,11 +34,22 @@ import {
   setKinds,
   type DecodedTraces,
 } from './decoded-traces.js';
+import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError } from './errors.js';
 import { KvlistJsonBuilder, MAX_VALUE_DEPTH, bytesAsJson, doubleAsJson, doubleAsString, quoteJsonString } from './value-format.js';
 
 export { OtlpDecodeError } from './errors.js';
 export type { DecodedTraces } from './decoded-traces.js';
+
+/** Parses an OTLP/JSON body; a body that is not UTF-8 (RFC 8259 §8.1) or not JSON is malformed. */
+export function parseJsonBody(body: Uint8Array): unknown {
+  if (!isUtf8(body)) throw new OtlpDecodeError('invalid JSON body: not valid UTF-8');
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new OtlpDecodeError(`invalid JSON body: ${(err as Error).message}`);
+  }
+}
 
 /** Decodes an already parsed OTLP/JSON ExportTraceServiceRequest. */
 export function decodeTraceRequestJson(body: unknown): DecodedTraces {
@@ -131,12 +147,25 @@ function describe(value: unknown): string {
 
 function readResourceSpans(obj: JsonObject, out: Span[], log: RejectionLog): void {
   const resource = newResource();
+  const first = out.length;
+  invalidText = '';
   const resourceJson = field(obj, 'resource');
   if (resourceJson !== undefined) within('resource', () => readResource(asObject(resourceJson), resource));
+  if (invalidText !== '') invalidText = `resource.${invalidText}`;
   resource.schemaUrl = stringField(obj, 'schemaUrl', 'schema_url');
+  if (invalidText === 'schemaUrl') invalidText = 'resource schemaUrl';
+  const invalid = invalidText;
   forEach(field(obj, 'scopeSpans', 'scope_spans'), 'scopeSpans', (item) => {
     readScopeSpans(asObject(item), resource, out, log);
   });
+  if (invalid !== '') rejectSince(out, first, log, undefined, invalid);
+}
+
+/** Rejects the spans kept since `first` (those of one resource or scope holding a lone surrogate). */
+function rejectSince(out: Span[], first: number, log: RejectionLog, scope: InstrumentationScope | undefined, field: string): void {
+  const count = out.length - first;
+  out.length = first;
+  if (count > 0) log.rejectGroup(count, scope, `invalid UTF-8 (a lone surrogate) in ${field}`);
 }
 
 function readResource(obj: JsonObject, resource: Resource): void {
@@ -148,12 +177,18 @@ function readResource(obj: JsonObject, resource: Resource): void {
 
 function readScopeSpans(obj: JsonObject, resource: Resource, out: Span[], log: RejectionLog): void {
   const scope = newScope();
+  const first = out.length;
+  invalidText = '';
   const scopeJson = field(obj, 'scope');
   if (scopeJson !== undefined) within('scope', () => readScope(asObject(scopeJson), scope));
+  if (invalidText !== '') invalidText = `scope.${invalidText}`;
   scope.schemaUrl = stringField(obj, 'schemaUrl', 'schema_url');
+  if (invalidText === 'schemaUrl') invalidText = 'scope schemaUrl';
+  const invalid = invalidText;
   forEach(field(obj, 'spans'), 'spans', (item, index) => {
     readSpan(asObject(item), resource, scope, out, log, index);
   });
+  if (invalid !== '') rejectSince(out, first, log, scope, invalid);
 }
 
 function readScope(obj: JsonObject, scope: InstrumentationScope): void {
@@ -171,17 +206,24 @@ function readSpan(
   log: RejectionLog,
   spanIndex: number,
 ): void {
+  invalidText = '';
   const traceId = hexField(obj, 'traceId', 'trace_id');
   const spanId = hexField(obj, 'spanId', 'span_id');
   const parentSpanId = hexField(obj, 'parentSpanId', 'parent_span_id');
   const attributes: Attributes = {};
   const kinds = readAttributes(obj, 'attributes', attributes);
   const events: SpanEvent[] = [];
-  forEach(field(obj, 'events'), 'events', (item) => events.push(readEvent(asObject(item))));
+  forEach(field(obj, 'events'), 'events', (item, index) => {
+    const clean = invalidText === '';
+    events.push(readEvent(asObject(item)));
+    if (clean && invalidText !== '') invalidText = `events[${index}].${invalidText}`;
+  });
   const links: SpanLink[] = [];
   let linkProblem = '';
   forEach(field(obj, 'links'), 'links', (item, index) => {
+    const clean = invalidText === '';
     const link = readLink(asObject(item));
+    if (clean && invalidText !== '') invalidText = `links[${index}].${invalidText}`;
     if (typeof link !== 'string') links.push(link);
     else if (linkProblem === '') linkProblem = `link ${index}: ${link}`;
   });
@@ -207,7 +249,7 @@ function readSpan(
     links,
     droppedLinksCount: uint32Field(obj, 'droppedLinksCount', 'dropped_links_count'),
     statusCode: statusObj === undefined ? 0 : within('status', () => enumField(statusObj, 'code', undefined, STATUS_CODES)),
-    statusMessage: statusObj === undefined ? '' : within('status', () => stringField(statusObj, 'message')),
+    statusMessage: statusObj === undefined ? '' : within('status', () => stringField(statusObj, 'message', undefined, 'status.message')),
   };
   if (kinds !== undefined) span.attributeKinds = kinds;
 
@@ -217,7 +259,8 @@ function readSpan(
     spanIdProblem('trace_id', traceId, 16) ||
     spanIdProblem('span_id', spanId, 8) ||
     optionalIdProblem('parent_span_id', parentSpanId, 8) ||
-    linkProblem;
+    linkProblem ||
+    (invalidText === '' ? '' : `invalid UTF-8 (a lone surrogate) in ${invalidText}`);
   if (problem !== '') {
     log.reject(spanIndex, scope, problem);
     return;
@@ -301,11 +344,23 @@ function isZeroHex(hex: string): boolean {
 // ---------------------------------------------------------------------------------------
 // Scalars
 
-function stringField(obj: JsonObject, jsonName: string, protoName?: string): string {
+/** A string field; a lone surrogate in it is recorded as `reportAs` (see checkText). */
+function stringField(obj: JsonObject, jsonName: string, protoName?: string, reportAs = jsonName): string {
   const value = field(obj, jsonName, protoName);
   if (value === undefined) return '';
   if (typeof value !== 'string') throw new JsonShapeError(jsonName, `expected a string, got ${describe(value)}`);
+  checkText(value, reportAs);
   return value;
+}
+
+/** The first field holding a lone surrogate since the enclosing message reset it ('' for none). */
+let invalidText = '';
+
+/** String.prototype.isWellFormed (Node 20; not in the ES2022 library this project compiles against): native and fast. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+
+function checkText(value: string, field: string): void {
+  if (invalidText === '' && !isWellFormed.call(value)) invalidText = field;
 }
 
 const UNSIGNED_DECIMAL = /^\d+$/;
@@ -414,6 +469,7 @@ function readAttributes(obj: JsonObject, name: string, attributes: Attributes): 
   let kinds: AttributeKinds | undefined;
   forEach(field(obj, name), name, (item) => {
     const keyValue = asObject(item);
+    const clean = invalidText === '';
     const key = stringField(keyValue, 'key');
     const value = field(keyValue, 'value');
     let text = '';
@@ -426,6 +482,7 @@ function readAttributes(obj: JsonObject, name: string, attributes: Attributes): 
       }
       kind = lastKind;
     }
+    if (clean && invalidText !== '') invalidText = invalidText === 'key' ? `${name} key` : `${name}[${quoteJsonString(key.length > 64 ? key.slice(0, 64) + '…' : key)}]`;
     kinds = putAttribute(attributes, kinds, key, text, kind, true);
   });
   return kinds;
@@ -477,6 +534,7 @@ function anyValueAsString(obj: JsonObject): string {
   switch (kind) {
     case 'string':
       if (typeof value !== 'string') throw new JsonShapeError(name, `expected a string, got ${describe(value)}`);
+      checkText(value, 'value');
       return value;
     case 'bool':
       return boolOf(value, name) ? 'true' : 'false';
@@ -504,6 +562,7 @@ function anyValueAsJson(obj: JsonObject, depth: number): string | undefined {
   switch (kind) {
     case 'string':
       if (typeof value !== 'string') throw new JsonShapeError(name, `expected a string, got ${describe(value)}`);
+      checkText(value, 'value');
       return quoteJsonString(value);
     case 'bool':
       return boolOf(value, name) ? 'true' : 'false';
@@ -548,7 +607,7 @@ function kvlistAsJson(obj: JsonObject, depth: number): string | undefined {
   const builder = new KvlistJsonBuilder();
   forEach(field(obj, 'values'), 'values', (item) => {
     const keyValue = asObject(item);
-    const key = stringField(keyValue, 'key');
+    const key = stringField(keyValue, 'key', undefined, 'value'); // a key nested in a value is part of it
     const value = field(keyValue, 'value');
     builder.set(key, value === undefined ? 'null' : within('value', () => anyValueAsJson(asObject(value), depth)));
   });

@@ -589,14 +589,6 @@ describe('decodeTraceRequest: protobuf wire rules (hand-written bytes)', () => {
     values.forEach(([, text], i) => expect(decoded.attributes[`d${i}`]).toBe(text));
   });
 
-  it('replaces invalid UTF-8 instead of failing', () => {
-    const span = new WireWriter()
-      .field(1, hexBytes(traceIdOf(1)))
-      .field(2, hexBytes(spanIdOf(1)))
-      .field(5, Uint8Array.from([0x6f, 0x6b, 0xff, 0xc3]));
-    const [decoded] = decodeTraceRequest(requestWith(span)).spans;
-    expect(decoded.name).toBe('ok\ufffd\ufffd');
-  });
 
   it('returns exactly what TextDecoder returns for every string, whatever the string cache holds', () => {
     const random = seededRandom(7);
@@ -631,6 +623,74 @@ describe('decodeTraceRequest: protobuf wire rules (hand-written bytes)', () => {
     pool.set(bytes, 10);
     const view = pool.subarray(10, 10 + bytes.length);
     expect(decodeTraceRequest(view).spans.map((s) => s.name)).toEqual(['minimal']);
+  });
+});
+
+describe('decodeTraceRequest: invalid UTF-8 (proto3 strings) rejects what holds it, never rewritten', () => {
+  const BAD = Uint8Array.from([0x6f, 0x6b, 0xff, 0xc3]);
+  const LONG_BAD = Uint8Array.from([...new TextEncoder().encode('x'.repeat(100)), 0xed, 0xa0, 0x80]); // an encoded surrogate
+  const kv = (key: string | Uint8Array, value: WireWriter) => new WireWriter().field(1, key).field(2, value);
+  const str = (value: string | Uint8Array) => new WireWriter().field(1, value);
+  const bareSpan = (n: number) => new WireWriter().field(1, hexBytes(traceIdOf(1))).field(2, hexBytes(spanIdOf(n)));
+
+  const cases: Array<[string, WireWriter, string]> = [
+    ['the name', bareSpan(2).field(5, BAD), 'name'],
+    ['a long name', bareSpan(2).field(5, LONG_BAD), 'name'],
+    ['the trace state', minimalSpan(traceIdOf(1), spanIdOf(2)).field(3, BAD), 'trace_state'],
+    ['the status message', minimalSpan(traceIdOf(1), spanIdOf(2)).field(15, new WireWriter().field(2, BAD)), 'status.message'],
+    ['an attribute key', minimalSpan(traceIdOf(1), spanIdOf(2)).field(9, kv(BAD, str('v'))), 'attributes key'],
+    ['an attribute value', minimalSpan(traceIdOf(1), spanIdOf(2)).field(9, kv('good', str('x'))).field(9, kv('http.route', str(BAD))), 'attributes["http.route"]'],
+    [
+      'a string inside an array in a kvlist',
+      minimalSpan(traceIdOf(1), spanIdOf(2)).field(9, kv('deep', new WireWriter().field(6, new WireWriter().field(1, kv('inner', new WireWriter().field(5, new WireWriter().field(1, str(BAD)))))))),
+      'attributes["deep"]',
+    ],
+    ['an event name', minimalSpan(traceIdOf(1), spanIdOf(2)).field(11, new WireWriter().field(2, 'ok')).field(11, new WireWriter().field(2, BAD)), 'events[1].name'],
+    ['an event attribute', minimalSpan(traceIdOf(1), spanIdOf(2)).field(11, new WireWriter().field(3, kv('e', str(BAD)))), 'events[0].attributes["e"]'],
+    ['a link attribute', minimalSpan(traceIdOf(1), spanIdOf(2)).field(13, new WireWriter().field(4, kv('l', str(BAD)))), 'links[0].attributes["l"]'],
+  ];
+
+  it.each(cases)('in %s: the span is rejected naming the field, its neighbours kept', (_what, bad, field) => {
+    const decoded = decodeTraceRequest(requestWith(minimalSpan(traceIdOf(1), spanIdOf(1)), bad, minimalSpan(traceIdOf(1), spanIdOf(3))));
+    expect(decoded.spans.map((s) => s.spanId)).toEqual([spanIdOf(1), spanIdOf(3)]);
+    expect(decoded.rejectedSpans).toBe(1);
+    expect(decoded.rejectionMessage).toBe(`span 1 of scope 'wire.scope': invalid UTF-8 in ${field}`);
+  });
+
+  it('accepts a U+FFFD that was sent as such, and the same bytes again from the string cache', () => {
+    const span = minimalSpan().field(9, kv('r', str('a\ufffdb')));
+    for (let round = 0; round < 2; round++) {
+      const decoded = decodeTraceRequest(requestWith(span));
+      expect([decoded.rejectedSpans, decoded.spans[0]?.attributes.r]).toEqual([0, 'a\ufffdb']);
+    }
+  });
+
+  it('never serves an invalid string from the cache: the same bytes are rejected every time', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(decodeTraceRequest(requestWith(bareSpan(1).field(5, BAD))).rejectedSpans).toBe(1);
+    }
+  });
+
+  it('in a scope: rejects that scope\'s spans, even when the scope comes after them on the wire', () => {
+    const badScope = new WireWriter().field(2, minimalSpan(traceIdOf(1), spanIdOf(1))).field(2, minimalSpan(traceIdOf(1), spanIdOf(2))).field(1, new WireWriter().field(2, BAD));
+    const goodScope = new WireWriter().field(1, new WireWriter().field(1, 'good')).field(2, minimalSpan(traceIdOf(1), spanIdOf(3)));
+    const bytes = new WireWriter().field(1, new WireWriter().field(2, badScope).field(2, goodScope)).finish();
+    const decoded = decodeTraceRequest(bytes);
+    expect(decoded.spans.map((s) => s.spanId)).toEqual([spanIdOf(3)]);
+    expect([decoded.rejectedSpans, decoded.rejectionMessage]).toEqual([2, "2 spans of scope '': invalid UTF-8 in scope.version"]);
+  });
+
+  it('in a resource: rejects that resource\'s spans (already rejected ones counted once), keeps other resources', () => {
+    const scopeSpans = new WireWriter().field(2, minimalSpan(traceIdOf(1), spanIdOf(1))).field(2, minimalSpan('0102', spanIdOf(2)));
+    const badResource = new WireWriter().field(2, scopeSpans).field(1, new WireWriter().field(1, kv('service.name', str(BAD))));
+    const goodResource = new WireWriter().field(2, new WireWriter().field(2, minimalSpan(traceIdOf(1), spanIdOf(3))));
+    const schemaResource = new WireWriter().field(2, new WireWriter().field(2, minimalSpan(traceIdOf(1), spanIdOf(4)))).field(3, BAD);
+    const decoded = decodeTraceRequest(new WireWriter().field(1, badResource).field(1, goodResource).field(1, schemaResource).finish());
+    expect(decoded.spans.map((s) => s.spanId)).toEqual([spanIdOf(3)]);
+    expect(decoded.rejectedSpans).toBe(3);
+    expect(decoded.rejectionMessage).toBe(
+      "span 1 of scope '': trace_id has 2 bytes, want 16; 1 span: invalid UTF-8 in resource.attributes[\"service.name\"]; 1 span: invalid UTF-8 in resource schema_url",
+    );
   });
 });
 

@@ -7,6 +7,10 @@
  * repeated message fields merge), unknown fields and known fields with an unexpected wire
  * type are skipped (forward compatibility), and every length is checked against the end of
  * its enclosing message. Malformed input raises OtlpDecodeError with the byte offset.
+ *
+ * Strings must be valid UTF-8 (proto3): a span holding an invalid one is rejected (partial
+ * success naming the field) rather than stored rewritten; an invalid string in a resource or
+ * scope rejects that resource's or scope's spans.
  */
 import type {
   AttributeKinds,
@@ -30,6 +34,7 @@ import {
   setKinds,
   type DecodedTraces,
 } from './decoded-traces.js';
+import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError } from './errors.js';
 import { KvlistJsonBuilder, MAX_VALUE_DEPTH, bytesAsJson, doubleAsJson, doubleAsString, quoteJsonString } from './value-format.js';
 
@@ -84,6 +89,8 @@ class ProtoReader {
   lastTraceId = '';
   lastParentIdAt = -1;
   lastParentId = '';
+  /** The first field holding invalid UTF-8 since the enclosing message reset it ('' for none). */
+  invalidUtf8 = '';
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -99,23 +106,37 @@ class ProtoReader {
 function readResourceSpans(r: ProtoReader, end: number, out: Span[], log: RejectionLog): void {
   // Created before its fields are seen: spans reference it, resource and schema_url may come later.
   const resource = newResource();
+  const first = out.length;
+  let invalid = '';
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 resource
+        r.invalidUtf8 = '';
         readResource(r, readLength(r, end), resource);
+        if (invalid === '' && r.invalidUtf8 !== '') invalid = `resource.${r.invalidUtf8}`;
         break;
       case 0x12: // 2 scope_spans
         readScopeSpans(r, readLength(r, end), resource, out, log);
         break;
       case 0x1a: // 3 schema_url
-        resource.schemaUrl = readString(r, end);
+        r.invalidUtf8 = '';
+        resource.schemaUrl = readString(r, end, 'resource schema_url');
+        if (invalid === '') invalid = r.invalidUtf8;
         break;
       default: // includes the removed instrumentation_library_spans (1000)
         skipField(r, tag, end, tagAt, 0);
     }
   }
+  if (invalid !== '') rejectSince(out, first, log, undefined, invalid);
+}
+
+/** Rejects the spans kept since `first` (those of one resource or scope holding invalid UTF-8). */
+function rejectSince(out: Span[], first: number, log: RejectionLog, scope: InstrumentationScope | undefined, field: string): void {
+  const count = out.length - first;
+  out.length = first;
+  if (count > 0) log.rejectGroup(count, scope, `invalid UTF-8 in ${field}`);
 }
 
 function readResource(r: ProtoReader, end: number, resource: Resource): void {
@@ -125,7 +146,7 @@ function readResource(r: ProtoReader, end: number, resource: Resource): void {
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 attributes
-        kinds = readKeyValue(r, readLength(r, end), resource.attributes, kinds, true);
+        kinds = readKeyValue(r, readLength(r, end), resource.attributes, kinds, true, 'attributes');
         break;
       case 0x10: // 2 dropped_attributes_count
         resource.droppedAttributesCount = readUint32(r, end);
@@ -141,23 +162,30 @@ function readResource(r: ProtoReader, end: number, resource: Resource): void {
 function readScopeSpans(r: ProtoReader, end: number, resource: Resource, out: Span[], log: RejectionLog): void {
   const scope = newScope();
   let spanIndex = 0;
+  const first = out.length;
+  let invalid = '';
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 scope
+        r.invalidUtf8 = '';
         readScope(r, readLength(r, end), scope);
+        if (invalid === '' && r.invalidUtf8 !== '') invalid = `scope.${r.invalidUtf8}`;
         break;
       case 0x12: // 2 spans
         readSpan(r, readLength(r, end), resource, scope, out, log, spanIndex++);
         break;
       case 0x1a: // 3 schema_url
-        scope.schemaUrl = readString(r, end);
+        r.invalidUtf8 = '';
+        scope.schemaUrl = readString(r, end, 'scope schema_url');
+        if (invalid === '') invalid = r.invalidUtf8;
         break;
       default:
         skipField(r, tag, end, tagAt, 0);
     }
   }
+  if (invalid !== '') rejectSince(out, first, log, scope, invalid);
 }
 
 function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): void {
@@ -167,13 +195,13 @@ function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): vo
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 name
-        scope.name = readString(r, end);
+        scope.name = readString(r, end, 'name');
         break;
       case 0x12: // 2 version
-        scope.version = readString(r, end);
+        scope.version = readString(r, end, 'version');
         break;
       case 0x1a: // 3 attributes
-        kinds = readKeyValue(r, readLength(r, end), scope.attributes, kinds, true);
+        kinds = readKeyValue(r, readLength(r, end), scope.attributes, kinds, true, 'attributes');
         break;
       case 0x20: // 4 dropped_attributes_count
         scope.droppedAttributesCount = readUint32(r, end);
@@ -217,8 +245,10 @@ function readSpan(
   const links: SpanLink[] = [];
   let droppedLinks = 0;
   let linkProblem = '';
+  let linkIndex = 0;
   r.statusCode = 0;
   r.statusMessage = '';
+  r.invalidUtf8 = '';
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = readTag(r, end);
@@ -234,7 +264,7 @@ function readSpan(
         r.pos += spanIdLength;
         break;
       case 0x1a: // 3 trace_state
-        traceState = readString(r, end);
+        traceState = readString(r, end, 'trace_state');
         break;
       case 0x22: // 4 parent_span_id
         parentIdLength = readLength(r, end) - r.pos;
@@ -242,7 +272,7 @@ function readSpan(
         r.pos += parentIdLength;
         break;
       case 0x2a: // 5 name
-        name = readString(r, end);
+        name = readString(r, end, 'name');
         break;
       case 0x30: // 6 kind (enum, int32)
         kind = readInt32(r, end);
@@ -254,23 +284,30 @@ function readSpan(
         endTime = readFixed64(r, end);
         break;
       case 0x4a: // 9 attributes
-        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false);
+        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false, 'attributes');
         attributeCount++;
         break;
       case 0x50: // 10 dropped_attributes_count
         droppedAttributes = readUint32(r, end);
         break;
-      case 0x5a: // 11 events
+      case 0x5a: {
+        // 11 events
+        const clean = r.invalidUtf8 === '';
         events.push(readEvent(r, readLength(r, end)));
+        if (clean && r.invalidUtf8 !== '') r.invalidUtf8 = `events[${events.length - 1}].${r.invalidUtf8}`;
         break;
+      }
       case 0x60: // 12 dropped_events_count
         droppedEvents = readUint32(r, end);
         break;
       case 0x6a: {
         // 13 links
+        const clean = r.invalidUtf8 === '';
         const link = readLink(r, readLength(r, end));
         if (typeof link !== 'string') links.push(link);
         else if (linkProblem === '') linkProblem = `link ${links.length}: ${link}`;
+        if (clean && r.invalidUtf8 !== '') r.invalidUtf8 = `links[${linkIndex}].${r.invalidUtf8}`;
+        linkIndex++;
         break;
       }
       case 0x70: // 14 dropped_links_count
@@ -293,7 +330,8 @@ function readSpan(
     spanIdProblem(r, 'trace_id', traceIdAt, traceIdLength, 16) ||
     spanIdProblem(r, 'span_id', spanIdAt, spanIdLength, 8) ||
     optionalIdLengthProblem('parent_span_id', parentIdLength, 8) ||
-    linkProblem;
+    linkProblem ||
+    (r.invalidUtf8 === '' ? '' : `invalid UTF-8 in ${r.invalidUtf8}`);
   if (problem !== '') {
     log.reject(spanIndex, scope, problem);
     return;
@@ -347,10 +385,10 @@ function readEvent(r: ProtoReader, end: number): SpanEvent {
         time = readFixed64(r, end);
         break;
       case 0x12: // 2 name
-        name = readString(r, end);
+        name = readString(r, end, 'name');
         break;
       case 0x1a: // 3 attributes
-        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false);
+        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false, 'attributes');
         attributeCount++;
         break;
       case 0x20: // 4 dropped_attributes_count
@@ -394,10 +432,10 @@ function readLink(r: ProtoReader, end: number): SpanLink | string {
         r.pos += spanIdLength;
         break;
       case 0x1a: // 3 trace_state
-        traceState = readString(r, end);
+        traceState = readString(r, end, 'trace_state');
         break;
       case 0x22: // 4 attributes
-        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false);
+        kinds = readKeyValue(r, readLength(r, end), attributes, kinds, false, 'attributes');
         attributeCount++;
         break;
       case 0x28: // 5 dropped_attributes_count
@@ -435,7 +473,7 @@ function readStatus(r: ProtoReader, end: number): void {
     const tag = readTag(r, end);
     switch (tag) {
       case 0x12: // 2 message
-        r.statusMessage = readString(r, end);
+        r.statusMessage = readString(r, end, 'status.message');
         break;
       case 0x18: // 3 code (enum, int32)
         r.statusCode = readInt32(r, end);
@@ -446,14 +484,19 @@ function readStatus(r: ProtoReader, end: number): void {
   }
 }
 
-/** One KeyValue into `attributes`; returns the (possibly new) kinds record (see putAttribute for `exact`). */
+/**
+ * One KeyValue into `attributes`; returns the (possibly new) kinds record (see putAttribute for
+ * `exact`). Invalid UTF-8 in it is reported as `field["key"]` (or `field key`).
+ */
 function readKeyValue(
   r: ProtoReader,
   end: number,
   attributes: Attributes,
   kinds: AttributeKinds | undefined,
   exact: boolean,
+  field: string,
 ): AttributeKinds | undefined {
+  const clean = r.invalidUtf8 === '';
   let key = '';
   let value = '';
   let kind: ValueKind | undefined = 'empty'; // a KeyValue without a value holds an empty AnyValue
@@ -462,7 +505,7 @@ function readKeyValue(
     const tag = readTag(r, end);
     if (tag === 0x0a) {
       // 1 key
-      key = readString(r, end);
+      key = readString(r, end, KEY);
     } else if (tag === 0x12) {
       // 2 value
       value = readAnyValue(r, readLength(r, end));
@@ -471,8 +514,14 @@ function readKeyValue(
       skipField(r, tag, end, tagAt, 0);
     }
   }
+  if (!clean || r.invalidUtf8 === '') return putAttribute(attributes, kinds, key, value, kind, exact);
+  r.invalidUtf8 = r.invalidUtf8 === KEY ? `${field} key` : `${field}[${quoteJsonString(key.length > 64 ? key.slice(0, 64) + '…' : key)}]`;
   return putAttribute(attributes, kinds, key, value, kind, exact);
 }
+
+/** What readString records for an attribute's key and for any string inside its value. */
+const KEY = 'key';
+const VALUE = 'value';
 
 /**
  * The exact kinds of a message's attributes (field `tag`) after a repeated key, by reading
@@ -487,7 +536,7 @@ function rereadKinds(r: ProtoReader, start: number, end: number, tag: number): A
   while (r.pos < end) {
     const tagAt = r.pos;
     const fieldTag = readTag(r, end);
-    if (fieldTag === tag) kinds = readKeyValue(r, readLength(r, end), attributes, kinds, true);
+    if (fieldTag === tag) kinds = readKeyValue(r, readLength(r, end), attributes, kinds, true, 'attributes');
     else skipField(r, fieldTag, end, tagAt, 0);
   }
   r.pos = resume;
@@ -503,7 +552,7 @@ function readAnyValue(r: ProtoReader, end: number): string {
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 string_value
-        value = readString(r, end);
+        value = readString(r, end, VALUE);
         kind = undefined;
         break;
       case 0x10: // 2 bool_value
@@ -550,7 +599,7 @@ function readAnyValueJson(r: ProtoReader, end: number, depth: number): string | 
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 string_value
-        json = quoteJsonString(readString(r, end));
+        json = quoteJsonString(readString(r, end, VALUE));
         break;
       case 0x10: // 2 bool_value
         json = readBool(r, end) ? 'true' : 'false';
@@ -626,7 +675,7 @@ function readKeyValueJson(r: ProtoReader, end: number, depth: number): string | 
     const tagAt = r.pos;
     const tag = readTag(r, end);
     if (tag === 0x0a) {
-      key = readString(r, end);
+      key = readString(r, end, VALUE); // a key nested in a value is part of the attribute's value
     } else if (tag === 0x12) {
       json = readAnyValueJson(r, readLength(r, end), depth);
     } else {
@@ -691,22 +740,40 @@ const cachedLengths = new Int32Array(STRING_CACHE_SLOTS);
 const cachedBytes = new Uint8Array(STRING_CACHE_SLOTS * STRING_CACHE_MAX_LENGTH);
 const cachedView = new DataView(cachedBytes.buffer);
 
-function readString(r: ProtoReader, end: number): string {
+/**
+ * A string field. Invalid UTF-8 is recorded in r.invalidUtf8 (as `field`, when nothing was
+ * recorded yet) and the caller rejects what holds it. Only a decoded string containing U+FFFD
+ * can come from invalid bytes, so the exact check runs on those alone; the cache only ever
+ * holds valid strings, so a cache hit needs no check.
+ */
+function readString(r: ProtoReader, end: number, field: string): string {
   const stop = readLength(r, end);
   const start = r.pos;
   r.pos = stop;
   const length = stop - start;
   if (length === 0) return '';
-  if (length > STRING_CACHE_MAX_LENGTH) return r.text.toString('utf8', start, stop);
+  if (length > STRING_CACHE_MAX_LENGTH) {
+    const long = r.text.toString('utf8', start, stop);
+    if (long.indexOf('\ufffd') !== -1) checkUtf8(r, start, stop, field);
+    return long;
+  }
   const slot = stringSlot(r, start, length);
   const base = slot * STRING_CACHE_MAX_LENGTH;
   if (cachedLengths[slot] === length && matchesCachedBytes(r, start, length, base)) return cachedStrings[slot];
   const decoded = r.text.toString('utf8', start, stop);
+  if (decoded.indexOf('\ufffd') !== -1 && !checkUtf8(r, start, stop, field)) return decoded;
   cachedStrings[slot] = decoded;
   cachedLengths[slot] = length;
   const bytes = r.bytes;
   for (let i = 0; i < length; i++) cachedBytes[base + i] = bytes[start + i]; // cheaper than set(subarray()) for short strings
   return decoded;
+}
+
+/** Whether bytes [start, stop) are valid UTF-8; records `field` when they are not. */
+function checkUtf8(r: ProtoReader, start: number, stop: number, field: string): boolean {
+  if (isUtf8(r.bytes.subarray(start, stop))) return true;
+  if (r.invalidUtf8 === '') r.invalidUtf8 = field;
+  return false;
 }
 
 /**

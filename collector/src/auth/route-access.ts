@@ -1,0 +1,44 @@
+import type { Scope } from './principal.js';
+
+/** What a route needs: nothing (`public`) or a scope (`admin` implies every scope). */
+export type RouteAccess = 'public' | Scope;
+
+export interface RouteRule {
+  /** An HTTP method, or `*` for any. HEAD is matched as GET. */
+  method: string;
+  /** A Fastify route pattern as registered (`/api/traces/:traceId`), or a prefix ending in `/*`. */
+  route: string;
+  access: RouteAccess;
+}
+
+/**
+ * The one table of who may call what on the query API. First match wins; a route that matches
+ * nothing needs `admin` (default deny), so a new route is closed until it is listed here.
+ */
+export const ROUTE_ACCESS: readonly RouteRule[] = [
+  { method: 'GET', route: '/healthz', access: 'public' },
+  { method: 'GET', route: '/readyz', access: 'public' },
+  { method: 'GET', route: '/metrics', access: 'read' },
+  { method: 'POST', route: '/api/sql', access: 'sql' },
+  { method: '*', route: '/api/tokens', access: 'admin' },
+  { method: '*', route: '/api/tokens/*', access: 'admin' },
+  // Browser login: each authenticates by itself (BROWSER_SESSION_PUBLIC_ROUTES in browser-session-routes.ts).
+  { method: 'POST', route: '/api/session', access: 'public' },
+  { method: 'GET', route: '/api/session', access: 'public' },
+  { method: 'DELETE', route: '/api/session', access: 'public' },
+  { method: 'GET', route: '/auth/oidc/login', access: 'public' },
+  { method: 'GET', route: '/auth/oidc/callback', access: 'public' },
+  { method: 'GET', route: '/api/*', access: 'read' },
+];
+
+/** The access a request needs; `route` is the matched route pattern (undefined when no route matched). */
+export function requiredAccess(method: string, route: string | undefined, rules: readonly RouteRule[] = ROUTE_ACCESS): RouteAccess {
+  if (route === undefined) return 'admin';
+  const m = method === 'HEAD' ? 'GET' : method;
+  for (const rule of rules) {
+    if (rule.method !== '*' && rule.method !== m) continue;
+    const matches = rule.route.endsWith('/*') ? route.startsWith(rule.route.slice(0, -1)) : route === rule.route;
+    if (matches) return rule.access;
+  }
+  return 'admin';
+}
