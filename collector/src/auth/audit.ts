@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { hasTtl } from '../processors/stitch/tables.js';
+import { bringTtlTo } from '../processors/stitch/tables.js';
 import { dateTime } from './token-store.js';
 import { redactTokens } from './token-format.js';
 
@@ -99,13 +99,7 @@ export class AuditLog {
       TTL ${ttl}
       SETTINGS ttl_only_drop_parts = 1`,
     });
-    const result = await this.writer.query({
-      query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-      query_params: { db: this.database, t: AUDIT_TABLE },
-      format: 'JSONEachRow',
-    });
-    const [row] = await result.json<{ engine_full: string }>();
-    if (!hasTtl(row?.engine_full ?? '', ttl)) await this.writer.command({ query: `ALTER TABLE ${this.table} MODIFY TTL ${ttl}` });
+    await bringTtlTo(this.writer, this.database, AUDIT_TABLE, ttl);
     this.started = true;
     this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
     this.timer.unref();

@@ -7,6 +7,7 @@ import { sampleConfigSchema } from '../processors/sample/config.js';
 import { stitchConfigSchema } from '../processors/stitch/config.js';
 import { authConfigSchema } from '../auth/config.js';
 import { userSqlConfigSchema } from '../query/sql/config.js';
+import { DEFAULT_MAX_IN_FLIGHT_MIB } from '../receivers/in-flight-budget.js';
 import { quotaConfigSchema } from '../receivers/quota-config.js';
 import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../server/config.js';
 
@@ -84,7 +85,7 @@ export const configSchema = z
               .prefault({}),
             quotas: quotaConfigSchema.prefault({}),
             /** Bytes of OTLP requests held at once by both receivers (received and decompressed); more are refused, retryably. */
-            max_in_flight_mib: positiveInt.default(256),
+            max_in_flight_mib: positiveInt.default(DEFAULT_MAX_IN_FLIGHT_MIB),
           })
           .strict()
           // A request larger than the whole budget could never be accepted.

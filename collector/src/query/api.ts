@@ -12,7 +12,7 @@ import type { TokenStore } from '../auth/token-store.js';
 import { listenOn, splitEndpoint } from '../server/listen.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import { QueryParamError, parseDuration, parseLimit, parseTags, parseText, parseTraceId, parseWindow, single } from './params.js';
-import { adjustClockSkew, registerStitchRoutes } from './stitch-routes.js';
+import { adjustClockSkew, readsOf, registerStitchRoutes } from './stitch-routes.js';
 import type { TraceStore } from './trace-store.js';
 import type { ReadScopes } from './read-scope.js';
 import { SqlBusyError, UserSqlError, type UserSql } from './sql/user-sql.js';
@@ -74,7 +74,7 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     const traceId = parseTraceId(req.params.traceId);
     const adjust = single('adjust', req.query.adjust);
     if (adjust !== undefined && adjust !== 'clock-skew') throw new QueryParamError(`adjust: expected "clock-skew", got ${JSON.stringify(adjust)}`);
-    const { store } = await deps.readScopes.readsFor(req.principal.rules, deps.store);
+    const { store } = await readsOf(deps, req);
     const spans = await store.getTrace(traceId);
     if (!spans) return reply.code(404).send({ error: `trace ${traceId} not found` });
     // Stored times are never rewritten: the skew the stitch processor measured is applied on the way out.
@@ -86,7 +86,7 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     const { startNs, endNs } = parseWindow(q, DEFAULT_LOOKBACK_NS);
     const minDuration = single('minDuration', q.minDuration);
     const maxDuration = single('maxDuration', q.maxDuration);
-    const { store } = await deps.readScopes.readsFor(req.principal.rules, deps.store);
+    const { store } = await readsOf(deps, req);
     const traces = await store.searchTraces({
       service: parseText('service', q.service) || undefined,
       operation: parseText('operation', q.operation) || undefined,
@@ -100,9 +100,9 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     return { traces };
   });
 
-  app.get('/api/services', async (req) => ({ services: await (await deps.readScopes.readsFor(req.principal.rules, deps.store)).store.services() }));
+  app.get('/api/services', async (req) => ({ services: await (await readsOf(deps, req)).store.services() }));
   app.get<{ Params: { service: string } }>('/api/services/:service/operations', async (req) => ({
-    operations: await (await deps.readScopes.readsFor(req.principal.rules, deps.store)).store.operations(req.params.service),
+    operations: await (await readsOf(deps, req)).store.operations(req.params.service),
   }));
 
   app.post<{ Body: unknown }>('/api/sql', async (req, reply) => {

@@ -51,7 +51,8 @@ export function registerStitchRoutes(app: FastifyInstance, deps: StitchRouteDeps
   });
 }
 
-function readsOf(deps: StitchRouteDeps, req: FastifyRequest): Promise<ScopedReads> {
+/** The reads of the request's principal: filtered views when its read rules restrict anything. */
+export function readsOf(deps: Pick<StitchRouteDeps, 'readScopes' | 'store'>, req: FastifyRequest): Promise<ScopedReads> {
   return deps.readScopes.readsFor(req.principal.rules, deps.store);
 }
 

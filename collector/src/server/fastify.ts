@@ -55,9 +55,6 @@ function buildHttpServer(handler: RequestListener<typeof IncomingMessage, typeof
   } else {
     server = createHttpServer(options, handler);
   }
-  if (transport.limits) {
-    server.keepAliveTimeout = transport.limits.idle_timeout_seconds * 1000;
-    capConnections(server, transport.limits, transport.onConnectionRefused);
-  }
+  if (transport.limits) capConnections(server, transport.limits, transport.onConnectionRefused);
   return server;
 }

@@ -11,7 +11,7 @@ const CHECK_INTERVAL_MS = 1000;
 /**
  * HTTP/1.1 timeouts: the head must arrive within `headers_timeout_seconds` (a connection that
  * sends nothing is closed then too), the whole request within `request_timeout_seconds` (a
- * slow body is answered 408 and closed). Keep-alive idleness is `server.keepAliveTimeout`.
+ * slow body is answered 408 and closed), and an idle keep-alive connection within `idle_timeout_seconds`.
  */
 export function http1Timeouts(limits: ConnectionLimits): ServerOptions {
   const requestTimeout = limits.request_timeout_seconds * 1000;

@@ -118,9 +118,14 @@ export async function migrateStitchTables(client: ClickHouseClient, database: st
     const qualified = stitchTable(database, spec.name);
     const ttl = spec.ttl(spec.days(retention));
     await client.command({ query: spec.ddl(qualified, ttl) });
-    if (!hasTtl(await engineFull(client, database, spec.name), ttl)) {
-      await client.command({ query: `ALTER TABLE ${qualified} MODIFY TTL ${ttl}` });
-    }
+    await bringTtlTo(client, database, spec.name, ttl);
+  }
+}
+
+/** `ALTER … MODIFY TTL` when the table's TTL is not `ttl` already, so a restart with the same retention does no work. */
+export async function bringTtlTo(client: ClickHouseClient, database: string, table: string, ttl: string): Promise<void> {
+  if (!hasTtl(await engineFull(client, database, table), ttl)) {
+    await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY TTL ${ttl}` });
   }
 }
 
@@ -135,7 +140,7 @@ async function engineFull(client: ClickHouseClient, database: string, table: str
 }
 
 /** Whole-clause match, so `…toIntervalDay(3)` is not taken for `…toIntervalDay(30)`. */
-export function hasTtl(engineFull: string, ttl: string): boolean {
+function hasTtl(engineFull: string, ttl: string): boolean {
   const clause = `TTL ${ttl}`;
   const at = engineFull.indexOf(clause);
   if (at < 0) return false;

@@ -133,7 +133,7 @@ export class OtlpHttpReceiver {
     const json = isJson(req);
     let decoded: DecodedTraces;
     try {
-      decoded = json ? decodeTraceRequestJson(parseJson(body)) : await decodeTraceRequestInSlices(body);
+      decoded = json ? decodeTraceRequestJson(parseJsonBody(body)) : await decodeTraceRequestInSlices(body);
     } catch (err) {
       if (!(err instanceof OtlpDecodeError)) throw err;
       this.ingest.refused('http', 'malformed');
@@ -158,10 +158,6 @@ export class OtlpHttpReceiver {
 
 function isJson(req: FastifyRequest): boolean {
   return (req.headers['content-type'] ?? '').toLowerCase().startsWith(JSON_TYPE);
-}
-
-function parseJson(body: Buffer): unknown {
-  return parseJsonBody(body); // refuses a body that is not UTF-8 rather than rewriting it
 }
 
 function sendStatus(req: FastifyRequest, reply: FastifyReply, http: number, code: number, message: string, retryAfter?: number) {
