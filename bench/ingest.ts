@@ -8,8 +8,9 @@
  * the collector's histogram) and the collector's peak RSS; writes them to bench/results/ingest.json.
  *
  * Flags: --seconds N (default 20), --grpc-clients N (3), --http-clients N (3),
- * --processors default|none (the default processor chain, or storage alone; results go to
- * ingest.json and ingest-no-processors.json).
+ * --processors default|no-journal|none (the default processor chain; the same without the
+ * write-ahead journal, to measure what it costs; or storage alone. Results go to ingest.json,
+ * ingest-no-journal.json and ingest-no-processors.json).
  * BENCH_COLLECTOR_NODE_ARGS passes Node options to the collector (e.g. `--cpu-prof`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -31,11 +32,16 @@ const { values } = parseArgs({
     processors: { type: 'string', default: 'default' },
   },
 });
-if (values.processors !== 'default' && values.processors !== 'none') {
-  console.error(`--processors: expected "default" or "none", got ${JSON.stringify(values.processors)}`);
+const CHAINS = {
+  default: { config: undefined, results: 'ingest.json' },
+  'no-journal': { config: 'pipeline:\n  journal:\n    enabled: false\n', results: 'ingest-no-journal.json' },
+  none: { config: 'pipeline:\n  processors: []\n', results: 'ingest-no-processors.json' },
+} as const;
+if (!Object.hasOwn(CHAINS, values.processors)) {
+  console.error(`--processors: expected one of ${Object.keys(CHAINS).join(', ')}, got ${JSON.stringify(values.processors)}`);
   process.exit(2);
 }
-const WITH_PROCESSORS = values.processors === 'default';
+const CHAIN = CHAINS[values.processors as keyof typeof CHAINS];
 const SECONDS = Number(values.seconds);
 const GRPC_CLIENTS = Number(values['grpc-clients']);
 const HTTP_CLIENTS = Number(values['http-clients']);
@@ -141,7 +147,7 @@ async function main(): Promise<void> {
   // BENCH_COLLECTOR_NODE_ARGS profiles the collector under load, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
   const collector = await startCollector({
     nodeArgs: process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean),
-    config: WITH_PROCESSORS ? undefined : 'pipeline:\n  processors: []\n',
+    config: CHAIN.config,
   });
   const pid = Number(/"pid":(\d+)/.exec(collector.logs.find((l) => l.includes('"collector ready"')) ?? '')?.[1]);
   console.log(`collector up (pid ${pid}); sending for ${SECONDS} s from ${GRPC_CLIENTS} gRPC + ${HTTP_CLIENTS} HTTP clients`);
@@ -235,7 +241,7 @@ async function main(): Promise<void> {
     spansPerCollectorCoreSecond: Math.round(stored / collectorCpu),
   };
   console.log(JSON.stringify(result, null, 2));
-  const out = join(resolve(import.meta.dirname), 'results', WITH_PROCESSORS ? 'ingest.json' : 'ingest-no-processors.json');
+  const out = join(resolve(import.meta.dirname), 'results', CHAIN.results);
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`written to ${out}`);
 }

@@ -4,7 +4,9 @@
  * method arguments as JSON; 1 span in 10 carries an e-mail, a card, a token or a password, 1 in
  * 30 an exception event). Spans come from the OTel SDK through the collector's own protobuf
  * decoder, so that they are shaped (shared resources, attribute kinds) as in production; each
- * round redacts a freshly decoded batch. Writes bench/results/redact.json.
+ * round redacts a freshly decoded batch. Also measures the payment-card detector's false-positive
+ * rate on 10,000 random IDs of each shape in agents/conformance/masking/cards.json. Writes
+ * bench/results/redact.json.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,9 +17,12 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Span } from '../collector/src/model/span.js';
+import { RecordedDrops } from '../collector/src/pipeline/drops.testing.js';
 import type { ProcessorContext } from '../collector/src/processors/processor.js';
+import { loadCardCases, randomIds, randomValue } from '../collector/src/processors/redact/cards-conformance.testing.js';
 import { redactConfigSchema } from '../collector/src/processors/redact/config.js';
 import { RedactProcessor } from '../collector/src/processors/redact/redact.js';
+import { Redactor, type Tally } from '../collector/src/processors/redact/redactor.js';
 import { decodeTraceRequest } from '../collector/src/receivers/otlp/proto-decoder.js';
 
 const BATCH = 2048;
@@ -77,7 +82,7 @@ const proto = ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans()
 const fresh = (): Span[] => decodeTraceRequest(proto).spans;
 
 function processor(config: unknown): RedactProcessor {
-  const ctx = { logger: pino({ level: 'silent' }), registry: new Registry() } as unknown as ProcessorContext;
+  const ctx = { logger: pino({ level: 'silent' }), registry: new Registry(), drops: new RecordedDrops() } as unknown as ProcessorContext;
   return new RedactProcessor(redactConfigSchema.parse(config), { consume: async () => {} }, ctx);
 }
 
@@ -93,6 +98,23 @@ async function spansPerSecond(config: unknown, rounds = 41): Promise<number> {
     rates.push(spans.length / ((performance.now() - t0) / 1000));
   }
   return Math.round(rates.sort((a, b) => a - b)[Math.floor(rounds / 2)]!);
+}
+
+/** Per random-ID shape of the shared card cases: the fraction masked by the default redactor (key rules off). */
+function cardFalsePositiveRates(): Record<string, { key: string; type: string; rate: number; bound: number }> {
+  const cases = loadCardCases();
+  const redactor = new Redactor(redactConfigSchema.parse({ keys: { deny: [], allow: [] } }));
+  const none: Tally = { record() {} };
+  const rates: Record<string, { key: string; type: string; rate: number; bound: number }> = {};
+  for (const shape of cases.random) {
+    let masked = 0;
+    for (const id of randomIds(shape, cases.count_per_random_shape)) {
+      const value = randomValue(shape, id);
+      if (redactor.planAttributes({ [shape.key]: value }, shape.type === 'int' ? { [shape.key]: 'int' } : undefined, '', none)) masked++;
+    }
+    rates[shape.shape] = { key: shape.key, type: shape.type, rate: masked / cases.count_per_random_shape, bound: shape.max_rate };
+  }
+  return rates;
 }
 
 // Check the mix does what it says before timing it.
@@ -116,6 +138,7 @@ const result = {
     disabled: await spansPerSecond({ enabled: false }),
   },
   microsecondsPerSpan: +(1e6 / defaults).toFixed(2),
+  cardFalsePositiveRates: cardFalsePositiveRates(),
 };
 console.log(JSON.stringify(result, null, 2));
 const out = join(resolve(import.meta.dirname), 'results', 'redact.json');

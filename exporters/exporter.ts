@@ -26,7 +26,7 @@ export interface Exporter {
    * can deduplicate (ClickHouse's insert_deduplication_token) stores it once. Throws
    * {@link ExportError} to say whether and when to retry; any other error is retried.
    */
-  send(payload: Buffer, spanCount: number, batchId: string): Promise<void>;
+  send(payload: Buffer, spanCount: number, batchId: string, format?: RecordFormat): Promise<void>;
   start(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -79,3 +79,10 @@ export interface ExporterFactory<C> {
   readonly configSchema: ZodType<C>;
   create(name: string, config: C, context: ExporterContext): Exporter;
 }
+
+/**
+ * Which collector version's `encode` made a payload's records, as their queue header says: 1 for
+ * queues written before the journal (whose ClickHouse rows lack `EndBeforeStart`), 2 since.
+ * A batch never mixes formats.
+ */
+export type RecordFormat = 1 | 2;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -14,10 +15,19 @@ import type { Config } from './config/schema.js';
 import { setUpOidcAndSessions } from './auth/browser-session-factory.js';
 import { CollectorAuth } from './auth/collector-auth.js';
 import { splitEndpoint } from './server/listen.js';
-import { buildProcessors } from './processors/index.js';
+import { buildProcessors, chainHoldsSpans } from './processors/index.js';
 import type { Processor } from './processors/processor.js';
 import { PersistentQueue, queueDirectory, type QueueConfig } from './pipeline/persistent-queue/index.js';
 import { ExportFanout } from './pipeline/fanout.js';
+import { Journal } from './pipeline/journal/journal.js';
+import { JournalGate } from './pipeline/journal/journal-gate.js';
+import { JournalingDrops } from './pipeline/journal/journal-drops.js';
+import { ProcessorJournal } from './pipeline/journal/processor-journal.js';
+import { STAGES, type StageName } from './pipeline/journal/records.js';
+import { QueueFullError, type Stage } from './pipeline/stage.js';
+import { DropLedger } from './pipeline/drop-ledger/ledger.js';
+import { dropLedgerStorage, type DropStorage } from './pipeline/drop-ledger/index.js';
+import { SenderClocks } from './receivers/sender-clocks.js';
 import { createQueryApi, startQueryApi } from './query/api.js';
 import { TraceStore } from './query/trace-store.js';
 import { ReadScopes } from './query/read-scope.js';
@@ -30,6 +40,8 @@ import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
 import { CollectorMetrics } from './telemetry.js';
 
 const MIB = 1024 * 1024;
+/** How long the receivers wait for a crash's replay before opening anyway (it goes on behind). */
+const REPLAY_BEFORE_INTAKE_MS = 30_000;
 
 export interface CollectorAddresses {
   grpc?: string;
@@ -44,8 +56,22 @@ export interface CollectorAddresses {
  */
 export class Collector {
   readonly metrics = new CollectorMetrics();
+  /** Every span not stored and every value changed, by stage, reason and service. */
+  readonly drops = new DropLedger(this.metrics.registry);
+  /** The ledger's table, `flowtrace_drops`, written in the background. */
+  private readonly dropStorage: DropStorage;
+  /** Clock skew of recent senders, for `/api/status`. */
+  private readonly senders = new SenderClocks();
   private readonly clickhouse: ClickHouseClients;
   private readonly pipeline: ExportFanout;
+  /** The write-ahead journal in front of the processors, when one of them holds spans; opened at start. */
+  private journal: Journal | undefined;
+  private readonly journalOn: boolean;
+  private readonly journalLeftOver: boolean;
+  private replaying: Promise<void> | undefined;
+  private stopping = false;
+  /** What the receivers hand requests to: the journal's gate, else the first processor, else the queues. */
+  private readonly entry: Stage;
   /** In pipeline order: the first receives from the receivers. */
   private readonly processors: Processor[];
   private readonly receivers: Array<OtlpGrpcReceiver | OtlpHttpReceiver> = [];
@@ -77,18 +103,32 @@ export class Collector {
     // Storage first, then the forwarding exporters: each behind its own durable queue.
     const queueLogger = logger.child({ component: 'queue' });
     const queueOf = (exporter: Exporter, queue: QueueConfig) =>
-      new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger });
+      new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger, drops: this.drops });
     const queues = [queueOf(createClickHouseExporter(this.clickhouse, storage), config.pipeline.queue)];
     for (const settings of config.exporters) {
       const exporter = createExporter(settings, { logger: logger.child({ component: `exporter.${settings.name}` }) });
       queues.push(queueOf(exporter, settings.queue));
     }
-    this.pipeline = new ExportFanout(queues);
+    // A journal the last run left unfinished is replayed even when the config no longer asks for one.
+    this.journalLeftOver = Journal.hasRecords(join(config.storage.data_dir, 'journal'));
+    this.journalOn = (config.pipeline.journal.enabled && chainHoldsSpans(config)) || this.journalLeftOver;
+    const journal = (): Journal => {
+      if (!this.journal) throw new Error('the journal is not open yet');
+      return this.journal;
+    };
+    // With the journal, a span dropped for good is also done for it.
+    const drops = this.journalOn ? new JournalingDrops(this.drops, journal) : this.drops;
+    this.pipeline = new ExportFanout(queues, { drops, logger: logger.child({ component: 'fanout' }) });
+    const types = config.pipeline.processors;
+    const journalFor = this.journalOn ? (index: number) => new ProcessorJournal(journal, types[index], types[index + 1] ?? 'queues') : undefined;
     this.processors = buildProcessors(config, this.pipeline, {
       logger,
       registry: this.metrics.registry,
       storage: { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database },
-    });
+      drops,
+    }, journalFor);
+    const first = this.processors[0] ?? this.pipeline;
+    this.entry = this.journalOn ? new JournalGate(journal, first, types[0] ?? 'queues') : first;
 
     this.auth = new CollectorAuth(config.auth, {
       writer: this.clickhouse.writer,
@@ -100,7 +140,8 @@ export class Collector {
     });
     // OIDC JWTs (after API tokens) and browser sessions on the same verifier chain.
     const sessions = setUpOidcAndSessions(config.auth, this.auth, { secure: config.api.tls.cert_file !== '', logger });
-    const ingest = new Ingest(this.processors[0] ?? this.pipeline, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry));
+    const ingest = new Ingest(this.entry, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry), { drops: this.drops, clocks: this.senders });
+    this.dropStorage = dropLedgerStorage(this.drops, this.clickhouse.writer, { database: storage.database, retentionDays: config.storage.drops_retention_days, logger });
     const { grpc, http } = config.receivers.otlp;
     // One budget for both receivers: memory held for requests is bounded however they arrive.
     const inFlight = new InFlightBudget(config.receivers.otlp.max_in_flight_mib * MIB, this.metrics.registry);
@@ -109,7 +150,7 @@ export class Collector {
         { endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB, tls: grpc.tls, limits: grpc.limits },
         ingest,
         logger.child({ component: 'otlp-grpc' }),
-        { auth: this.auth.ingest, inFlight, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
+        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
       );
       this.receivers.push(this.grpc);
     }
@@ -118,7 +159,7 @@ export class Collector {
         { endpoint: http.endpoint, maxBodyBytes: http.max_request_body_size_mib * MIB, tls: http.tls, limits: http.limits, corsOrigins: http.cors.allowed_origins },
         ingest,
         logger,
-        { auth: this.auth.ingest, inFlight, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
+        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
       );
       this.receivers.push(this.http);
     }
@@ -139,7 +180,8 @@ export class Collector {
         corsOrigins: config.api.cors.allowed_origins,
         transport: { keyPrefix: 'api', tls: config.api.tls, limits: config.api.limits, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'api' }) },
       },
-      { store, reader: this.clickhouse.reader, database: storage.database, userSql, readScopes, metrics: this.metrics, isReady: () => this.ready, auth: this.auth.api, tokens: this.auth.tokens, sessions }, logger);
+      { store, reader: this.clickhouse.reader, database: storage.database, userSql, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions,
+        status: { dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
   }
 
   async start(): Promise<void> {
@@ -149,7 +191,22 @@ export class Collector {
     await this.auth.start();
     // Storage first, then processors from the last to the first: each starts after what it feeds.
     await this.pipeline.start();
+    if (this.journalOn) await this.openJournal();
+    await this.dropStorage.start();
     for (const p of [...this.processors].reverse()) await p.start();
+    // Before the receivers: what a crash left undone goes first — for a while; a replay held up
+    // by a full queue (a backend down) goes on in the background rather than keep intake shut.
+    if (this.journal) {
+      const replay = this.journal.replay((stage, spans) => this.feed(stage, spans));
+      this.replaying = replay.catch((err: unknown) => this.logger.error({ err: String(err) }, 'journal: replay stopped; the rest is replayed at the next start'));
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        this.replaying.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REPLAY_BEFORE_INTAKE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!waited) this.logger.warn('journal: the replay is slow (a full queue?); opening the receivers while it goes on');
+    }
     for (const r of this.receivers) await r.start();
     this.addresses.grpc = this.grpc?.address;
     this.addresses.http = this.http?.address;
@@ -160,13 +217,61 @@ export class Collector {
     );
   }
 
+  /** Opens the journal and works out what the last run left undone, from storage's queue's tags. */
+  private async openJournal(): Promise<void> {
+    const { journal } = this.config.pipeline;
+    this.journal = await Journal.open({
+      dir: join(this.config.storage.data_dir, 'journal'),
+      segmentBytes: journal.segment_bytes,
+      logger: this.logger.child({ component: 'journal' }),
+      registry: this.metrics.registry,
+    });
+    if (this.journalLeftOver && !(journal.enabled && chainHoldsSpans(this.config))) {
+      this.logger.warn('the last run left work in the write-ahead journal: it runs for this start to replay it, though the config does not ask for it');
+    }
+    await this.journal.recover(this.pipeline.storageQueue.recoveredLastTag);
+    this.pipeline.useJournal(this.journal);
+  }
+
+  /** Replay: hands spans to the stage they were entering, waiting while it is full or failing. */
+  private async feed(stage: StageName, spans: Parameters<Stage['consume']>[0]): Promise<void> {
+    const target = this.replayTarget(stage);
+    for (;;) {
+      if (this.stopping) throw new Error('stopping');
+      try {
+        await target.consume(spans);
+        return;
+      } catch (err) {
+        if (!(err instanceof QueueFullError)) this.logger.warn({ err: String(err) }, 'journal: replay refused; trying again');
+        await new Promise((resolve) => setTimeout(resolve, err instanceof QueueFullError ? 200 : 1_000));
+      }
+    }
+  }
+
+  /**
+   * The processor of that type; when the chain no longer has it (the config changed since the
+   * crash), the first later one in the default order, else the queues.
+   */
+  private replayTarget(stage: StageName): Stage {
+    const types = this.config.pipeline.processors;
+    const at = types.indexOf(stage as (typeof types)[number]);
+    if (at >= 0) return this.processors[at];
+    const rank = STAGES.indexOf(stage);
+    const later = types.findIndex((t) => STAGES.indexOf(t) > rank);
+    return later >= 0 ? this.processors[later] : this.pipeline;
+  }
+
   async shutdown(): Promise<void> {
     this.ready = false;
+    this.stopping = true;
     this.logger.info('shutting down: refusing new data, flushing what was accepted');
     await Promise.all(this.receivers.map((r) => r.shutdown()));
+    await this.replaying; // a replay still going on stops at its next refusal; the journal keeps the rest
     // From the first processor to the last: each hands what it holds to a stage still running.
     for (const p of this.processors) await p.shutdown();
     await this.pipeline.shutdown();
+    await this.journal?.close();
+    await this.dropStorage.shutdown();
     await this.api.close();
     await this.auth.shutdown();
     await this.clickhouse.close();

@@ -7,6 +7,7 @@ import type { ClickHouseConfig } from './config.js';
 import { openClickHouse, type ClickHouseClients } from './connection.js';
 import { ClickHouseExporter } from './exporter.js';
 import { FLOWTRACE_COLUMNS, migrate, tableName } from './schema.js';
+import { SPAN_COLUMNS, spanView, type SpanRow } from '../../collector/src/query/span-view.js';
 
 // One embedded engine per process: every test uses its own database inside it.
 const dataDir = mkdtempSync(join(tmpdir(), 'ft-ch-'));
@@ -134,6 +135,35 @@ describe('ClickHouse exporter', () => {
     });
     const lookup = await rows<{ TraceId: string }>(`SELECT TraceId FROM ${tableName(c, '_trace_id_ts')}`);
     expect(lookup.map((r) => r.TraceId)).toContain(s.traceId);
+  });
+
+  it('keeps an end sent before the start: Duration 0, the end read back as sent and flagged', async () => {
+    const c = config('end_before_start');
+    const exporter = new ClickHouseExporter(clients, c);
+    await exporter.start();
+    const start = span().startTimeUnixNano;
+    const backwards = span({ spanId: '0000000000000001', endTimeUnixNano: start - 2_500n });
+    const noEnd = span({ spanId: '0000000000000002', endTimeUnixNano: 0n });
+    const normal = span({ spanId: '0000000000000003' });
+    await exporter.consume([backwards, noEnd, normal]);
+    const views = (await rows<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM ${tableName(c)} ORDER BY SpanId`)).map(spanView);
+    expect(views.map((v) => [v.endTimeUnixNano, v.durationNano, v.endBeforeStart])).toEqual([
+      [String(start - 2_500n), '0', true],
+      ['0', '0', true],
+      [String(normal.endTimeUnixNano), '1500000', undefined],
+    ]);
+    expect(Object.keys(views[2]!)).not.toContain('endBeforeStart');
+  });
+
+  it('stores rows an older collector queued (record format 1, without EndBeforeStart)', async () => {
+    const c = config('queued_before_upgrade');
+    const exporter = new ClickHouseExporter(clients, c);
+    await exporter.start();
+    // EndBeforeStart is the last column, a UInt64: a row of the old format is the new one without its last 8 bytes.
+    const row = exporter.encode([span()]);
+    await exporter.send(Buffer.from(row.subarray(0, row.length - 8)), 1, 'old-batch', 1);
+    const views = (await rows<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM ${tableName(c)}`)).map(spanView);
+    expect(views.map((v) => [v.spanId, v.name, v.endBeforeStart])).toEqual([[span().spanId, 'GET /x', undefined]]);
   });
 
   it('stores long strings and large maps whole', async () => {

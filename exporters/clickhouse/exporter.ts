@@ -1,9 +1,9 @@
 import type { Span } from '../../collector/src/model/span.js';
 import type { Consumer } from '../../collector/src/pipeline/stage.js';
-import type { Exporter } from '../exporter.js';
+import type { Exporter, RecordFormat } from '../exporter.js';
 import type { ClickHouseConfig } from './config.js';
 import type { ClickHouseClients } from './connection.js';
-import { encodeRowBinary, INSERT_COLUMNS } from './rowbinary.js';
+import { encodeRowBinary, INSERT_COLUMNS, INSERT_COLUMNS_V1 } from './rowbinary.js';
 import { migrate, tableName } from './schema.js';
 
 /**
@@ -32,9 +32,10 @@ export class ClickHouseExporter implements Exporter, Consumer {
     return encodeRowBinary(spans);
   }
 
-  async send(payload: Buffer, spanCount: number, batchId: string): Promise<void> {
+  async send(payload: Buffer, spanCount: number, batchId: string, format: RecordFormat = 2): Promise<void> {
     if (spanCount === 0) return;
-    await this.clickhouse.insertRowBinary(this.table, INSERT_COLUMNS, payload, batchId);
+    // Rows queued before an upgrade have the columns of their day.
+    await this.clickhouse.insertRowBinary(this.table, format === 1 ? INSERT_COLUMNS_V1 : INSERT_COLUMNS, payload, batchId);
   }
 
   /** For callers without a queue (tests, tools): encode and insert at once, as a pipeline Consumer. */

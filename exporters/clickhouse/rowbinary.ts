@@ -45,7 +45,11 @@ export const INSERT_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
   ['LinksFlags', 'Array(UInt32)'],
   ['LinksDroppedAttributesCount', 'Array(UInt32)'],
   ['AttributeKinds', 'Map(String, String)'],
+  ['EndBeforeStart', 'UInt64'],
 ];
+
+/** The columns of rows queued by collectors before `EndBeforeStart` (queue record format 1). */
+export const INSERT_COLUMNS_V1 = INSERT_COLUMNS.filter(([name]) => name !== 'EndBeforeStart');
 
 /**
  * Encodes spans as ClickHouse RowBinary for {@link INSERT_COLUMNS}. Binary because the
@@ -102,6 +106,8 @@ export function encodeRowBinary(spans: readonly Span[]): Buffer {
     w.varint(links.length);
     for (const l of links) w.uint32(l.droppedAttributesCount);
     writeAttributeKinds(w, s);
+    // An end sent before the start is kept (Duration is 0 for it): the span reads back as sent.
+    w.uint64(s.endTimeUnixNano < s.startTimeUnixNano ? s.startTimeUnixNano - s.endTimeUnixNano : 0n);
   }
   return w.finish();
 }

@@ -53,6 +53,8 @@ function tracesTableDdl(table: string, retentionDays: number): string {
  * span that was sent. `AttributeKinds` holds the OTLP value kind of every non-string
  * attribute, keyed `span:<key>`, `resource:<key>`, `scope:<key>`, `event.<i>:<key>`,
  * `link.<i>:<key>`; it is empty for spans whose attributes are all strings.
+ * `EndBeforeStart` is how many nanoseconds before its start a span's end was sent (its
+ * `Duration` is then 0, as the OpenTelemetry exporter stores it); 0 for every other span.
  */
 export const FLOWTRACE_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
   ['SpanFlags', 'UInt32 CODEC(ZSTD(1))'],
@@ -68,6 +70,7 @@ export const FLOWTRACE_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
   ['LinksFlags', 'Array(UInt32) CODEC(ZSTD(1))'],
   ['LinksDroppedAttributesCount', 'Array(UInt32) CODEC(ZSTD(1))'],
   ['AttributeKinds', 'Map(LowCardinality(String), LowCardinality(String)) CODEC(ZSTD(1))'],
+  ['EndBeforeStart', 'UInt64 CODEC(ZSTD(1))'],
 ];
 
 function tracesTtl(days: number): string {
@@ -135,7 +138,7 @@ export async function migrate(client: ClickHouseClient, config: ClickHouseConfig
 /** Blocks whose tokens a plain MergeTree remembers for insert deduplication. */
 export const DEDUP_WINDOW = 1000;
 
-async function setDedupWindow(client: ClickHouseClient, database: string, table: string): Promise<void> {
+export async function setDedupWindow(client: ClickHouseClient, database: string, table: string): Promise<void> {
   const result = await client.query({
     query: 'SELECT engine, engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
     query_params: { db: database, t: table },

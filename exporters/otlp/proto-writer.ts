@@ -241,6 +241,13 @@ export class ProtoWriter {
     this.pos = pos;
   }
 
+  /** Bytes as they are, no tag or length (a header in front of a message). */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   bytes(tag: number, bytes: Uint8Array): void {
     this.ensure(6 + bytes.length);
     this.buf[this.pos++] = tag;

@@ -87,6 +87,19 @@ export async function startCollector(options: StartOptions = {}): Promise<Runnin
   };
 }
 
+/**
+ * Stops `collector` gracefully, then starts and stops it once more on the same store, so that
+ * whatever the first stop left in the write-ahead journal or the queues (replayed at the next
+ * start) is stored before the store is inspected. `options`: those it was started with.
+ * Returns the data directory.
+ */
+export async function stopAndSettle(collector: RunningCollector, options: StartOptions = {}): Promise<string> {
+  if ((await collector.stop()) !== 0) throw new Error(`collector exited uncleanly:\n${collector.logs.join('\n')}`);
+  const again = await startCollector({ ...options, dataDir: collector.dataDir });
+  if ((await again.stop()) !== 0) throw new Error(`collector exited uncleanly after a restart:\n${again.logs.join('\n')}`);
+  return collector.dataDir;
+}
+
 /** Makes a temp dir removed by `cleanup()`. */
 export function newTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

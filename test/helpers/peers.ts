@@ -5,6 +5,7 @@
  * - Jaeger v2 (github.com/jaegertracing/jaeger v1.76.0 = Jaeger 2.13.0), all-in-one, in-memory storage.
  * - The Datadog Agent's trace intake (the trace-agent HTTP receiver, github.com/DataDog/datadog-agent/pkg/trace
  *   v0.85.4), which writes every payload it decoded to a JSON-lines file.
+ * - The OpenTelemetry Collector v0.140.0 (otlp receiver, otlp and otlphttp exporters), for request compression.
  *
  * Nothing here is skipped or mocked: if a peer cannot be built or started, the call throws.
  */
@@ -17,7 +18,7 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../..');
 export const PEERS_BUILD_SCRIPT = join(ROOT, 'test/peers/build.sh');
 
-export type PeerName = 'jaeger' | 'datadog-agent';
+export type PeerName = 'jaeger' | 'datadog-agent' | 'otelcol';
 
 /** A cold build downloads a few hundred MB of Go modules and compiles for minutes on 2 cores. */
 export const PEER_BUILD_TIMEOUT_MS = 30 * 60_000;
@@ -443,6 +444,53 @@ export async function startDatadogIntake(): Promise<RunningDatadogIntake> {
       await start();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenTelemetry Collector (otlp receiver; otlp and otlphttp exporters; test/peers/otelcol)
+
+export interface RunningOtelcol {
+  /** `http://127.0.0.1:PORT`: the Collector's OTLP/HTTP receiver (append `/v1/traces`). */
+  otlpHttpEndpoint: string;
+  logFile: string;
+  /** Resolves to the exit code when the process exits (e.g. a config the Collector refuses). */
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the Collector with an OTLP/HTTP receiver on a free loopback port and one traces pipeline
+ * into `exporter` (the YAML of `exporters:`, whose single entry the pipeline uses). With
+ * `waitReady: false` it only launches it (for configs the Collector is expected to refuse).
+ */
+export async function startOtelcol(exporterName: string, exporterYaml: string, options: { waitReady?: boolean } = {}): Promise<RunningOtelcol> {
+  const bin = await ensurePeer('otelcol');
+  const dir = newTempDir('ft-otelcol-');
+  const port = await freePort();
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(
+    configFile,
+    `receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${port}
+exporters:
+${exporterYaml}
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [${exporterName}]
+`,
+  );
+  const logFile = join(dir, 'otelcol.log');
+  const proc = launch(bin, [`--config=${configFile}`], logFile);
+  if (options.waitReady !== false) await waitUntil('otelcol', proc, () => tcpOpen(port));
+  return { otlpHttpEndpoint: `http://127.0.0.1:${port}`, logFile, exited: proc.exited, stop: () => terminate(proc) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 # Builds the real third-party peers that FlowTrace's exporter tests talk to, from the
 # Go module proxy, with the pinned go.mod/go.sum files beside this script.
 #
-#   test/peers/build.sh [jaeger|datadog-agent|all]     (default: all)
+#   test/peers/build.sh [jaeger|datadog-agent|otelcol|all]     (default: all)
 #
 # Each binary lands in ${FLOWTRACE_PEERS_CACHE:-$HOME/.cache/flowtrace/peers}/<name>-<version>/
 # (outside the repository), and the script prints its absolute path, one line per peer,
@@ -30,6 +30,7 @@ peer_version() {
   case "$1" in
     jaeger) echo "v1.76.0" ;;              # github.com/jaegertracing/jaeger v1.76.0 == Jaeger v2.13.0
     datadog-agent) echo "v0.85.4" ;;       # github.com/DataDog/datadog-agent/pkg/trace v0.85.4 (trace-agent receiver)
+    otelcol) echo "v0.140.0" ;;            # go.opentelemetry.io/collector/otelcol v0.140.0 (the modules Jaeger v1.76.0 uses too)
     *) return 1 ;;
   esac
 }
@@ -39,6 +40,7 @@ peer_package() {
   case "$1" in
     jaeger) echo "github.com/jaegertracing/jaeger/cmd/jaeger" ;;
     datadog-agent) echo "." ;;
+    otelcol) echo "." ;;
   esac
 }
 
@@ -57,7 +59,7 @@ inputs_hash() {
 
 build_one() {
   local name=$1 version dir out bin stamp hash
-  version=$(peer_version "$name") || { log "unknown peer '$name' (want jaeger, datadog-agent or all)"; exit 2; }
+  version=$(peer_version "$name") || { log "unknown peer '$name' (want jaeger, datadog-agent, otelcol or all)"; exit 2; }
   dir="$HERE/$name"
   out="$CACHE/$name-$version"
   bin="$out/$name"
@@ -90,6 +92,6 @@ build_one() {
 
 target=${1:-all}
 case "$target" in
-  all) build_one jaeger; build_one datadog-agent ;;
+  all) build_one jaeger; build_one datadog-agent; build_one otelcol ;;
   *) build_one "$target" ;;
 esac

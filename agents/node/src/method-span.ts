@@ -34,6 +34,8 @@ export interface CallSite {
   readonly attributes: Readonly<Attributes>;
   /** Per parameter: its name looks secret (`password`, `token`…), so its argument is masked. */
   readonly secretParams: readonly boolean[];
+  /** Per parameter: its name ('' when destructured), the key context of its argument's masking. */
+  readonly paramNames: readonly string[];
   readonly kind: 'function' | 'generator' | 'asyncGenerator';
   /** The last parameter is a callback (`cb`, `callback`, `done`, `next`): the span ends when it is called. */
   readonly callbackLast: boolean;

@@ -186,7 +186,7 @@ export class MethodTracer {
   private recordArgs(span: Span, site: CallSite, args: ArrayLike<unknown>): void {
     const n = Math.min(args.length, MAX_CAPTURED_ARGS);
     for (let i = 0; i < n; i++) {
-      span.setAttribute(ARG_KEYS[i], site.secretParams[i] === true ? MASK : formatValue(args[i], this.maxValueBytes));
+      span.setAttribute(ARG_KEYS[i], site.secretParams[i] === true ? MASK : formatValue(args[i], this.maxValueBytes, site.paramNames[i]));
     }
   }
 

@@ -2,6 +2,8 @@
  * Secrets are masked in the agent, before anything leaves the process: by the
  * name they are bound to (a parameter or an object key) and by what they look like.
  */
+import { maskCards } from './cards.js';
+
 export const MASK = '[REDACTED]';
 
 // Compared against the key lower-cased with separators removed, so that
@@ -13,8 +15,6 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key.toLowerCase().replace(/[-_.\s]/g, ''));
 }
 
-// 13–19 digits, optionally grouped by spaces or dashes: checked with Luhn before masking.
-const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
 const BEARER = /\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
@@ -26,27 +26,15 @@ const KEY_VALUE =
 // Cheap screen: most strings have none of these features and skip all the regexes.
 const MAYBE_SECRET = /\d{4}|bearer|basic|digest|eyJ|AKIA|ASIA|PRIVATE KEY|[=:]/i;
 
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
-/** Masks the parts of a free-form string that look like credentials or card numbers. */
-export function maskSecretsInText(text: string): string {
+/**
+ * Masks the parts of a free-form string that look like credentials or card numbers. `key` is
+ * the name the string is bound to (object key, parameter name; '' when none): card numbers
+ * are not looked for under a key that names an ID (see cards.ts).
+ */
+export function maskSecretsInText(text: string, key = ''): string {
   if (!MAYBE_SECRET.test(text)) return text;
   let out = text.replace(PRIVATE_KEY, MASK).replace(JWT, MASK).replace(AWS_KEY, MASK);
-  out = out.replace(KEY_VALUE, (_m, key: string, sep: string) => `${key}${sep}${MASK}`);
+  out = out.replace(KEY_VALUE, (_m, name: string, sep: string) => `${name}${sep}${MASK}`);
   out = out.replace(BEARER, (m: string, scheme: string) => (m.endsWith(MASK) ? m : `${scheme} ${MASK}`));
-  out = out.replace(CARD_CANDIDATE, (m) => (luhnValid(m.replace(/[ -]/g, '')) ? MASK : m));
-  return out;
+  return maskCards(out, key, MASK);
 }

@@ -1,4 +1,5 @@
 import { types } from 'node:util';
+import { isCardInteger } from './cards.js';
 import { isSecretKey, MASK, maskSecretsInText } from './redact.js';
 
 /**
@@ -6,10 +7,11 @@ import { isSecretKey, MASK, maskSecretsInText } from './redact.js';
  * attribute: strings quoted, `42n` for bigints, `Map(2) {…}`, `[Circular]`,
  * secrets masked, and never more than `maxBytes` UTF-8 bytes. It stops walking
  * as soon as the budget is spent, so a huge value costs no more than a small one.
+ * `key` (the parameter name) is what card masking knows of the value: an ID is not a card.
  */
-export function formatValue(value: unknown, maxBytes: number): string {
+export function formatValue(value: unknown, maxBytes: number, key = ''): string {
   const w = new Writer(maxBytes);
-  write(w, value, 0, []);
+  write(w, value, 0, [], key);
   return w.finish();
 }
 
@@ -60,10 +62,15 @@ export function cutToBytes(s: string, max: number): string {
   return buf.toString('utf8', 0, end);
 }
 
-function writeString(w: Writer, s: string): void {
+function writeString(w: Writer, s: string, key: string): void {
   const window = w.limit + MASK_WINDOW_MARGIN;
   const head = s.length > window ? s.slice(0, window) : s;
-  w.push(JSON.stringify(maskSecretsInText(head)));
+  w.push(JSON.stringify(maskSecretsInText(head, key)));
+}
+
+/** A number is a number, unless its key names a card and it is a card number. */
+function writeInteger(w: Writer, v: number | bigint, text: string, key: string): void {
+  w.push(key !== '' && isCardInteger(v, key) ? JSON.stringify(MASK) : text);
 }
 
 function typeName(o: object): string {
@@ -77,15 +84,16 @@ function typeName(o: object): string {
   }
 }
 
-function write(w: Writer, v: unknown, depth: number, ancestors: object[]): void {
+/** `key`: the object key, map key or parameter name the value is bound to ('' when none); array items inherit it. */
+function write(w: Writer, v: unknown, depth: number, ancestors: object[], key: string): void {
   if (w.full) return;
   switch (typeof v) {
     case 'string':
-      return writeString(w, v);
+      return writeString(w, v, key);
     case 'number':
-      return w.push(Object.is(v, -0) ? '-0' : String(v));
+      return writeInteger(w, v, Object.is(v, -0) ? '-0' : String(v), key);
     case 'bigint':
-      return w.push(`${v}n`);
+      return writeInteger(w, v, `${v}n`, key);
     case 'boolean':
       return w.push(v ? 'true' : 'false');
     case 'undefined':
@@ -105,9 +113,9 @@ function write(w: Writer, v: unknown, depth: number, ancestors: object[]): void 
   if (depth >= MAX_DEPTH) return w.push(Array.isArray(o) ? '[Array]' : `[${typeName(o) || 'Object'}]`);
   ancestors.push(o);
   try {
-    if (Array.isArray(o)) writeList(w, '[', o, ']', depth, ancestors);
+    if (Array.isArray(o)) writeList(w, '[', o, ']', depth, ancestors, key);
     else if (o instanceof Map) writeMap(w, o, depth, ancestors);
-    else if (o instanceof Set) writeList(w, `Set(${o.size}) [`, o, ']', depth, ancestors);
+    else if (o instanceof Set) writeList(w, `Set(${o.size}) [`, o, ']', depth, ancestors, key);
     else writeObject(w, o, depth, ancestors);
   } finally {
     ancestors.pop();
@@ -141,14 +149,14 @@ function describeSpecial(o: object): string | undefined {
   return undefined;
 }
 
-function writeList(w: Writer, open: string, items: Iterable<unknown>, close: string, depth: number, ancestors: object[]): void {
+function writeList(w: Writer, open: string, items: Iterable<unknown>, close: string, depth: number, ancestors: object[], key: string): void {
   w.push(open);
   let first = true;
   for (const item of items) {
     if (w.full) return;
     if (!first) w.push(', ');
     first = false;
-    write(w, item, depth + 1, ancestors);
+    write(w, item, depth + 1, ancestors, key);
   }
   w.push(close);
 }
@@ -160,10 +168,10 @@ function writeMap(w: Writer, m: Map<unknown, unknown>, depth: number, ancestors:
     if (w.full) return;
     if (!first) w.push(', ');
     first = false;
-    write(w, k, depth + 1, ancestors);
+    write(w, k, depth + 1, ancestors, '');
     w.push(' => ');
     if (typeof k === 'string' && isSecretKey(k)) w.push(JSON.stringify(MASK));
-    else write(w, val, depth + 1, ancestors);
+    else write(w, val, depth + 1, ancestors, typeof k === 'string' ? k : '');
   }
   w.push('}');
 }
@@ -182,7 +190,7 @@ function writeObject(w: Writer, o: object, depth: number, ancestors: object[]): 
     if (desc === undefined) w.push('undefined');
     else if (!('value' in desc)) w.push('[Getter]');
     else if (isSecretKey(key)) w.push(JSON.stringify(MASK));
-    else write(w, desc.value, depth + 1, ancestors);
+    else write(w, desc.value, depth + 1, ancestors, key);
   }
   w.push('}');
 }

@@ -78,6 +78,7 @@ export function makeCallSite(name: string, namespace: string, fn: Function, info
     name,
     attributes: Object.freeze(attributes),
     secretParams: params.map((p) => p !== undefined && isSecretKey(p)),
+    paramNames: params.map((p) => p ?? ''),
     kind,
     callbackLast: kind === 'function' && params.length > 0 && CALLBACK_PARAM.test(params[params.length - 1] ?? ''),
   };

@@ -1,4 +1,6 @@
 import { UsageError, type Command, type CommandIO } from './command.js';
+import { doctorCommand } from './commands/doctor.js';
+import { dropsCommand } from './commands/drops.js';
 import { initNodeCommand } from './commands/init-node.js';
 import { queryCommand } from './commands/query.js';
 import { serveCommand } from './commands/serve.js';
@@ -9,6 +11,8 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   queryCommand,
   tracesGetCommand,
+  dropsCommand,
+  doctorCommand,
   tokensCreateCommand,
   tokensListCommand,
   tokensRevokeCommand,

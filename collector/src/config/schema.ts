@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXPORTER_FACTORIES, EXPORTER_TYPES, type ExporterSettings, type ExporterType } from '../../../exporters/registry.js';
 import { queueConfigSchema, type QueueConfig } from '../pipeline/persistent-queue/config.js';
+import { journalConfigSchema } from '../pipeline/journal/config.js';
 import { filterConfigSchema } from '../processors/filter/config.js';
 import { redactConfigSchema } from '../processors/redact/config.js';
 import { sampleConfigSchema } from '../processors/sample/config.js';
@@ -114,6 +115,8 @@ export const configSchema = z
         /** Embedded ClickHouse data directory, used when no server URL is set. */
         data_dir: z.string().min(1, 'must not be empty').default('./data'),
         retention_days: positiveInt.default(7),
+        /** How long the drop ledger (`flowtrace_drops`: spans not stored, values changed) is kept. */
+        drops_retention_days: positiveInt.default(30),
         clickhouse: z
           .object({
             /** A ClickHouse server's HTTP URL; empty means the embedded engine. */
@@ -161,6 +164,8 @@ export const configSchema = z
          * all, 100k-span batches 22 µs), hence the default batch of 100,000 spans or 2 s.
          */
         queue: queueConfigSchema.prefault({}),
+        /** The write-ahead journal in front of the processors that hold spans (pipeline/journal/). */
+        journal: journalConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),

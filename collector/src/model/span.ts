@@ -94,4 +94,9 @@ export interface Span {
   /** One of {@link StatusCode}. */
   statusCode: number;
   statusMessage: string;
+  /**
+   * Where the span is in the write-ahead journal (pipeline/journal/), set when it was journaled:
+   * record seq × 2^21 + index. Never stored or exported.
+   */
+  position?: number;
 }

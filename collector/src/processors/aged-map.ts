@@ -32,6 +32,11 @@ export class AgedMap<V> {
     if (this.keys.length - this.head > 4 * this.entries.size + 1024) this.rebuild();
   }
 
+  /** Removes an entry wherever it is; its queue item turns stale and is skipped. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** The entry set longest ago. */
   oldest(): [key: string, value: V] | undefined {
     while (this.head < this.keys.length) {

@@ -40,7 +40,8 @@ export class HandOff {
   /** Shutdown: offers until nothing waits or `timeoutMs` passed; what is left is logged. */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.pending.length > 0 && Date.now() < deadline) {
+    // A hand-over in flight holds its spans outside `pending`: wait for it too.
+    while ((this.pending.length > 0 || this.handing) && Date.now() < deadline) {
       await this.offer();
       if (this.pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }

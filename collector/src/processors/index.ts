@@ -1,20 +1,51 @@
 import type { Config } from '../config/schema.js';
 import type { Consumer } from '../pipeline/stage.js';
+import type { StageJournal } from '../pipeline/journal/stage-journal.js';
 import { filterProcessorFactory } from './filter/factory.js';
+import { TraceFilter } from './filter/trace-filter.js';
 import type { Processor, ProcessorContext } from './processor.js';
 import { redactProcessorFactory } from './redact/factory.js';
 import { sampleProcessorFactory } from './sample/factory.js';
 import { stitchProcessorFactory } from './stitch/factory.js';
 
 /**
+ * Whether a processor of the chain holds spans after they are acknowledged (until their trace
+ * is complete): stitch, tail sampling, the filter's conditional tracing and method sampling.
+ * Those need the write-ahead journal in front of them.
+ */
+export function chainHoldsSpans(config: Config): boolean {
+  const { processors } = config;
+  return config.pipeline.processors.some((type) => {
+    switch (type) {
+      case 'filter':
+        return new TraceFilter(processors.filter).needsTraces;
+      case 'redact':
+        return false;
+      case 'stitch':
+        return processors.stitch.enabled;
+      case 'sample':
+        return processors.sample.tail.enabled;
+    }
+  });
+}
+
+/**
  * Builds the processor chain of `pipeline.processors`, last first, each with the next stage
  * as its consumer; returns them in pipeline order (the first receives from the receivers).
+ * `journalFor(index, type)` gives each processor its view of the journal when it runs.
  */
-export function buildProcessors(config: Config, tail: Consumer, context: ProcessorContext): Processor[] {
+export function buildProcessors(
+  config: Config,
+  tail: Consumer,
+  context: ProcessorContext,
+  journalFor?: (index: number) => StageJournal,
+): Processor[] {
   const chain: Processor[] = [];
   let next = tail;
-  for (const type of [...config.pipeline.processors].reverse()) {
-    const child = { ...context, logger: context.logger.child({ component: `processor.${type}` }) };
+  const types = config.pipeline.processors;
+  for (let index = types.length - 1; index >= 0; index--) {
+    const type = types[index];
+    const child = { ...context, logger: context.logger.child({ component: `processor.${type}` }), journal: journalFor?.(index) };
     let processor: Processor;
     switch (type) {
       case 'filter':

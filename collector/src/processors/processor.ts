@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { DropRecorder } from '../pipeline/drops.js';
+import type { StageJournal } from '../pipeline/journal/stage-journal.js';
 import type { Consumer, Stage } from '../pipeline/stage.js';
 
 /**
@@ -12,6 +14,14 @@ export interface ProcessorContext {
   /** The collector's registry: name metrics `flowtrace_processor_<name>_…`. */
   registry: Registry;
   storage: ProcessorStorage;
+  /** Where spans the processor does not hand on (filtered, sampled out) and values it changes are reported. */
+  drops: DropRecorder;
+  /**
+   * Set when the write-ahead journal runs in front of the processors: a processor that holds
+   * spans records its decisions (and, for stitch, its output) here so that a replay after a
+   * crash neither loses nor repeats them. See pipeline/journal/.
+   */
+  journal?: StageJournal;
 }
 
 /** ClickHouse access for processors that own side tables next to `otel_traces`. */

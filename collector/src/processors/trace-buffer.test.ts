@@ -4,7 +4,7 @@ import { TraceBuffer, type ReleaseReason } from './trace-buffer.js';
 
 const span = (traceId: string, name = 's') => ({ traceId, name }) as Span;
 
-function buffer(options = { decisionWaitMs: 100, maxTraces: 10, maxSpans: 100 }) {
+function buffer(options: { decisionWaitMs: number; maxTraces: number; maxSpans: number; maxHoldMs?: number } = { decisionWaitMs: 100, maxTraces: 10, maxSpans: 100 }) {
   const released: Array<[string, number, ReleaseReason]> = [];
   const b = new TraceBuffer(options, (t, reason) => released.push([t.traceId, t.spans.length, reason]));
   return { b, released };
@@ -27,6 +27,26 @@ describe('TraceBuffer', () => {
     ]);
     expect(b.traceCount).toBe(0);
     expect(b.heldSpans).toBe(0);
+  });
+
+  it('releases a trace whose spans never stop coming once it has been held maxHoldMs', () => {
+    const { b, released } = buffer({ decisionWaitMs: 100, maxTraces: 10, maxSpans: 100, maxHoldMs: 1_000 });
+    for (let t = 0; t < 1_000; t += 50) {
+      b.add([span('busy')], t);
+      b.add(t === 500 ? [span('quiet')] : [], t);
+      b.release(t);
+    }
+    expect(released).toEqual([['quiet', 1, 'complete']]);
+    b.add([span('busy')], 1_000);
+    b.release(1_000); // held since 0: out, with everything it has
+    expect(released).toEqual([
+      ['quiet', 1, 'complete'],
+      ['busy', 21, 'max_hold'],
+    ]);
+    expect(b.heldSpans).toBe(0);
+    b.add([span('busy')], 1_010); // a later span starts over
+    b.release(1_110);
+    expect(released.at(-1)).toEqual(['busy', 1, 'complete']);
   });
 
   it('evicts the least recently updated trace beyond its bounds', () => {

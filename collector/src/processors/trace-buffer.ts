@@ -8,6 +8,17 @@ export interface TraceBufferOptions {
   maxTraces: number;
   /** Spans held at most, across traces; same early release. */
   maxSpans: number;
+  /**
+   * A trace is released at the latest this long after its first span, even while spans keep
+   * coming (later ones are late spans): nothing is held — nor kept in the journal — for ever.
+   * Default {@link defaultMaxHoldMs}.
+   */
+  maxHoldMs?: number;
+}
+
+/** 12 waits, at least a minute. */
+export function defaultMaxHoldMs(decisionWaitMs: number): number {
+  return Math.max(60_000, 12 * decisionWaitMs);
 }
 
 export interface BufferedTrace {
@@ -18,8 +29,8 @@ export interface BufferedTrace {
   lastSeenMs: number;
 }
 
-/** Why a trace left the buffer: its wait passed, memory bounds forced it out, or shutdown. */
-export type ReleaseReason = 'complete' | 'evicted' | 'shutdown';
+/** Why a trace left the buffer: its wait passed, memory bounds forced it out, it was held for `maxHoldMs`, or shutdown. */
+export type ReleaseReason = 'complete' | 'evicted' | 'max_hold' | 'shutdown';
 
 /**
  * Holds spans per trace until the trace is complete — `decisionWaitMs` after its latest span —
@@ -33,11 +44,17 @@ export type ReleaseReason = 'complete' | 'evicted' | 'shutdown';
 export class TraceBuffer {
   private readonly traces = new AgedMap<BufferedTrace>();
   private spanCount = 0;
+  /** Traces in order of their first span, for `maxHoldMs` (items of released traces are skipped). */
+  private byFirstSeen: BufferedTrace[] = [];
+  private firstSeenHead = 0;
+  private readonly maxHoldMs: number;
 
   constructor(
     private readonly options: TraceBufferOptions,
     private readonly onRelease: (trace: BufferedTrace, reason: ReleaseReason) => void,
-  ) {}
+  ) {
+    this.maxHoldMs = options.maxHoldMs ?? defaultMaxHoldMs(options.decisionWaitMs);
+  }
 
   get traceCount(): number {
     return this.traces.size;
@@ -54,7 +71,10 @@ export class TraceBuffer {
   add(spans: readonly Span[], nowMs: number): void {
     for (const span of spans) {
       let trace = this.traces.get(span.traceId);
-      if (trace === undefined) trace = { traceId: span.traceId, spans: [], firstSeenMs: nowMs, lastSeenMs: nowMs };
+      if (trace === undefined) {
+        trace = { traceId: span.traceId, spans: [], firstSeenMs: nowMs, lastSeenMs: nowMs };
+        this.byFirstSeen.push(trace);
+      }
       trace.spans.push(span);
       // Set again only when time moved: a batch of one trace's spans costs one queue item.
       if (trace.spans.length === 1 || trace.lastSeenMs !== nowMs) this.traces.set(span.traceId, trace);
@@ -71,6 +91,20 @@ export class TraceBuffer {
     for (let oldest = this.traces.oldest(); oldest !== undefined; oldest = this.traces.oldest()) {
       if (oldest[1].lastSeenMs + this.options.decisionWaitMs > nowMs) break;
       this.releaseFirst('complete');
+    }
+    while (this.firstSeenHead < this.byFirstSeen.length) {
+      const trace = this.byFirstSeen[this.firstSeenHead]!;
+      if (this.traces.get(trace.traceId) === trace) {
+        if (trace.firstSeenMs + this.maxHoldMs > nowMs) break;
+        this.traces.delete(trace.traceId);
+        this.spanCount -= trace.spans.length;
+        this.onRelease(trace, 'max_hold');
+      }
+      this.firstSeenHead++;
+    }
+    if (this.firstSeenHead > 1024 && this.firstSeenHead * 2 > this.byFirstSeen.length) {
+      this.byFirstSeen = this.byFirstSeen.slice(this.firstSeenHead);
+      this.firstSeenHead = 0;
     }
   }
 

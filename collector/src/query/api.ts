@@ -13,6 +13,8 @@ import { listenOn, splitEndpoint } from '../server/listen.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import { QueryParamError, parseDuration, parseLimit, parseTags, parseText, parseTraceId, parseWindow, single } from './params.js';
 import { adjustClockSkew, readsOf, registerStitchRoutes } from './stitch-routes.js';
+import { registerDropRoutes } from './drops-routes.js';
+import { registerStatusRoutes, type StatusRouteDeps } from './status-routes.js';
 import type { TraceStore } from './trace-store.js';
 import type { ReadScopes } from './read-scope.js';
 import { SqlBusyError, UserSqlError, type UserSql } from './sql/user-sql.js';
@@ -43,6 +45,8 @@ export interface QueryApiDeps {
   tokens: TokenStore;
   /** Browser login, session status and logout (auth/browser-session-routes.ts). */
   sessions?: BrowserSessions;
+  /** What `/api/status` reports besides metrics and readiness; the route is absent without it. */
+  status?: Omit<StatusRouteDeps, 'metrics' | 'isReady'>;
 }
 
 const DEFAULT_LOOKBACK_NS = 24n * 3_600_000_000_000n;
@@ -119,6 +123,8 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
   });
 
   registerStitchRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
+  registerDropRoutes(app, { reader: deps.reader, store: deps.store, readScopes: deps.readScopes });
+  if (deps.status) registerStatusRoutes(app, { ...deps.status, metrics: deps.metrics, isReady: deps.isReady });
   registerTokenRoutes(app, deps.tokens);
   if (deps.sessions) registerBrowserSessionRoutes(app, deps.sessions);
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { unrestricted, type ReadRules } from '../auth/principal.js';
 import { STITCH_TABLES } from '../processors/stitch/tables.js';
+import { DROPS_TABLE } from '../pipeline/drop-ledger/table.js';
 import type { TraceStore, TraceTables } from './trace-store.js';
 
 /** The rules cannot be enforced on a table this principal asked for: 403. */
@@ -85,6 +86,8 @@ export class ReadScopes {
         STITCH_TABLES.correlations,
         (services, environments) => (environments.length > 0 ? undefined : `arrayAll(s -> s IN ${list(services)}, Services)`),
       ],
+      // The drop ledger: by service only (no environment column); rows of unknown service ('') are nobody's to show.
+      [DROPS_TABLE, (services, environments) => (environments.length > 0 ? undefined : `Service IN ${list(services)}`)],
     ]);
   }
 

@@ -1,3 +1,4 @@
+import { parseJsonExact, RoundedFraction } from '../receivers/otlp/exact-json.js';
 import type { ValueKind } from '../model/span.js';
 
 /** A span as the query API returns it: every stored field, attribute values typed again. */
@@ -12,7 +13,10 @@ export interface SpanView {
   serviceName: string;
   startTimeUnixNano: string;
   endTimeUnixNano: string;
+  /** 0 when the end was sent before the start. */
   durationNano: string;
+  /** Present only for a span whose end was sent before its start (`endTimeUnixNano` is still as sent). */
+  endBeforeStart?: true;
   attributes: Record<string, unknown>;
   droppedAttributesCount: number;
   resource: { attributes: Record<string, unknown>; droppedAttributesCount: number; schemaUrl: string };
@@ -61,6 +65,7 @@ export interface SpanRow {
   LinksFlags: number[];
   LinksDroppedAttributesCount: number[];
   AttributeKinds: Record<string, string>;
+  EndBeforeStart: string;
 }
 
 /** Times as nanosecond integers (strings in JSON, so they keep all their digits). */
@@ -73,13 +78,14 @@ export const SPAN_COLUMNS = `
   Links.TraceState AS LinkTraceStates, Links.Attributes AS LinkAttributes,
   SpanFlags, DroppedAttributesCount, DroppedEventsCount, DroppedLinksCount, ResourceSchemaUrl,
   ResourceDroppedAttributesCount, ScopeAttributes, ScopeSchemaUrl, ScopeDroppedAttributesCount,
-  EventsDroppedAttributesCount, LinksFlags, LinksDroppedAttributesCount, AttributeKinds`;
+  EventsDroppedAttributesCount, LinksFlags, LinksDroppedAttributesCount, AttributeKinds,
+  toString(EndBeforeStart) AS EndBeforeStart`;
 
 export function spanView(row: SpanRow): SpanView {
   const kinds = row.AttributeKinds;
   const typed = (where: string, attributes: Record<string, string>) => typedAttributes(attributes, kinds, where);
-  const end = BigInt(row.Start) + BigInt(row.Duration);
-  return {
+  const end = BigInt(row.Start) + BigInt(row.Duration) - BigInt(row.EndBeforeStart);
+  const view: SpanView = {
     traceId: row.TraceId,
     spanId: row.SpanId,
     parentSpanId: row.ParentSpanId,
@@ -123,6 +129,8 @@ export function spanView(row: SpanRow): SpanView {
     droppedLinksCount: row.DroppedLinksCount,
     status: { code: row.StatusCode, message: row.StatusMessage },
   };
+  if (row.EndBeforeStart !== '0') view.endBeforeStart = true;
+  return view;
 }
 
 function typedAttributes(attributes: Record<string, string>, kinds: Record<string, string>, where: string): Record<string, unknown> {
@@ -153,11 +161,25 @@ export function typedValue(text: string, kind: ValueKind | undefined): unknown {
     case 'array':
     case 'kvlist':
       try {
-        return JSON.parse(text);
+        // Exact: an int inside past 2^53 comes back as a string, like a top-level one.
+        return jsonSafe(parseJsonExact(text));
       } catch {
         return text;
       }
     case 'empty':
       return null;
   }
+}
+
+/** Numbers a JSON number cannot hold exactly, as strings. */
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof RoundedFraction) return value.value;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: jsonSafe(v), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
 }

@@ -1,10 +1,39 @@
 import { createGunzip, createInflate } from 'node:zlib';
+import { InvalidCompressedDataError, MessageTooLargeError } from './compression/bounded-output.js';
+import { unlz4Within } from './compression/lz4.js';
+import { unsnappyWithin } from './compression/snappy.js';
+import { unzstdWithin } from './compression/zstd.js';
 import type { Reservation } from './in-flight-budget.js';
 
-/** The decompressed message would exceed the size limit; nothing beyond the limit was inflated. */
-export class MessageTooLargeError extends Error {}
+export { InvalidCompressedDataError, MessageTooLargeError };
 
 export type ZlibFormat = 'gzip' | 'deflate';
+
+/**
+ * The compressions both OTLP receivers decode: everything the OpenTelemetry Collector's exporters
+ * send (`configcompression`: gzip, zlib/deflate, zstd, snappy, lz4). `deflate` is the zlib format
+ * (RFC 9110's `deflate`); `snappy` is either snappy format, told apart by the framing format's header.
+ */
+export type Codec = 'gzip' | 'deflate' | 'zstd' | 'snappy' | 'lz4';
+
+/**
+ * Decompresses one message with `codec`, never producing more than `maxBytes`
+ * (MessageTooLargeError: a bomb is refused, not inflated), reserving its output in the request's
+ * in-flight `reservation` as it is produced. Undecodable input rejects with an error naming the codec.
+ */
+export function decompressWithin(message: Buffer, codec: Codec, maxBytes: number, reservation: Reservation): Promise<Buffer> {
+  switch (codec) {
+    case 'gzip':
+    case 'deflate':
+      return inflateWithin(message, codec, maxBytes, reservation);
+    case 'zstd':
+      return unzstdWithin(message, maxBytes, reservation);
+    case 'snappy':
+      return unsnappyWithin(message, maxBytes, reservation);
+    case 'lz4':
+      return unlz4Within(message, maxBytes, reservation);
+  }
+}
 
 /** zlib output chunks: large enough to keep the per-chunk overhead small. */
 const CHUNK_BYTES = 64 * 1024;

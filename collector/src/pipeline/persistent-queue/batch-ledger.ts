@@ -18,6 +18,7 @@ const fileSchema = z.object({
   version: z.literal(1),
   incarnation: z.string().min(1),
   acked: seq,
+  lastTag: seq.default(0),
   batches: z.array(z.object({ id: z.string().min(1), first: seq, last: seq, done: z.boolean() })),
 });
 
@@ -33,6 +34,11 @@ export const LEDGER_FILE = 'ledger.json';
 export class BatchLedger {
   /** Saved as of the last completed write: segments may be deleted up to here. */
   persistedAcked: number;
+  /**
+   * The highest journal tag among acknowledged records: kept here because their segments may
+   * be deleted, and the journal asks after a crash whether a tag reached this queue.
+   */
+  lastTag = 0;
   private current: Promise<void> | undefined;
   private next: Promise<void> | undefined;
 
@@ -58,8 +64,10 @@ export class BatchLedger {
     if (text !== undefined) {
       const parsed = fileSchema.safeParse(safeJson(text));
       if (parsed.success) {
-        const { incarnation, acked, batches } = parsed.data;
-        return new BatchLedger(path, incarnation, acked, batches);
+        const { incarnation, acked, lastTag, batches } = parsed.data;
+        const ledger = new BatchLedger(path, incarnation, acked, batches);
+        ledger.lastTag = lastTag;
+        return ledger;
       }
       // Cannot happen through atomic replacement; keep the file for a post-mortem and resend everything.
       const aside = `${path}.corrupt-${Date.now()}`;
@@ -94,7 +102,7 @@ export class BatchLedger {
 
   private write(): Promise<void> {
     const acked = this.acked;
-    const text = JSON.stringify({ version: 1, incarnation: this.incarnation, acked, batches: this.batches });
+    const text = JSON.stringify({ version: 1, incarnation: this.incarnation, acked, lastTag: this.lastTag, batches: this.batches });
     const done = replaceDurably(this.path, Buffer.from(text)).then(() => {
       this.persistedAcked = Math.max(this.persistedAcked, acked);
     });

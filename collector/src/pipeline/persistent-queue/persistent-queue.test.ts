@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExportError } from '../../../../exporters/exporter.js';
@@ -8,6 +8,7 @@ import { LEDGER_FILE } from './batch-ledger.js';
 import { DEAD_LETTER_DIR, DEAD_LETTER_INDEX } from './dead-letter.js';
 import { queueDirectory } from './directory.js';
 import { PersistentQueue } from './persistent-queue.js';
+import { crc32 } from './crc32.js';
 import { HEADER_BYTES } from './record-format.js';
 import {
   FakeExporter,
@@ -146,12 +147,51 @@ describe('PersistentQueue', () => {
     expect(again.delivered.map((c) => c.batchId).sort()).toEqual([exporter.attempts[0].batchId, exporter.attempts[2].batchId].sort());
   });
 
+  it('sends records an older collector queued (FTQ1) in batches of their own, saying so', async () => {
+    const dir = tempDir();
+    // Two records queued before an upgrade, as the old header wrote them.
+    const v1 = (seq: number, payload: Buffer) => {
+      const h = Buffer.alloc(24);
+      h.writeUInt32LE(0x31515446, 0);
+      h.writeUInt32LE(payload.length, 4);
+      h.writeUInt32LE(1, 8);
+      h.writeUInt32LE(seq, 12);
+      h.writeUInt32LE(crc32(payload, crc32(h.subarray(0, 20))), 20);
+      return Buffer.concat([h, payload]);
+    };
+    writeFileSync(join(dir, '0000000000000001.seg'), Buffer.concat([v1(1, rec('old1')), v1(2, rec('old2'))]));
+    const exporter = new FakeExporter();
+    const queue = await openQueue(dir, exporter, { config: queueConfig({ batch: { max_spans: 3 } }) });
+    await Promise.all([queue.append(rec('new1'), 1), queue.append(rec('new2'), 1), queue.append(rec('new3'), 1)]);
+    await until(() => exporter.delivered.length === 2, 'both batches');
+    // max_spans 3 would put old2 and new1 together: formats never share a batch.
+    expect(exporter.delivered.map((c) => [c.names, c.format])).toEqual([
+      [['old1', 'old2'], 1],
+      [['new1', 'new2', 'new3'], 2],
+    ]);
+    await queue.shutdown();
+  });
+
+  it('remembers the highest journal tag it took after the segments holding it are deleted', async () => {
+    const dir = tempDir();
+    const exporter = new FakeExporter();
+    const config = queueConfig({ segment_bytes: 4 * 1024, batch: { max_spans: 3 } });
+    const queue = await openQueue(dir, exporter, { config });
+    for (let i = 0; i < 12; i++) await queue.append(Buffer.alloc(1024 - HEADER_BYTES), 1, i < 8 ? 100 + i : 0);
+    await until(() => exporter.delivered.length === 4, 'all batches');
+    await until(() => segments(dir).length === 1, 'sealed segments deleted');
+    await queue.shutdown();
+    const again = await openQueue(dir, new FakeExporter(), { config });
+    expect(again.recoveredLastTag).toBe(107); // the segment holding it is gone: from the ledger
+    await again.shutdown();
+  });
+
   it('deletes segments once their records are acknowledged', async () => {
     const dir = tempDir();
     const exporter = new FakeExporter();
     const config = queueConfig({ segment_bytes: 4 * 1024, batch: { max_spans: 3 } });
     const queue = await openQueue(dir, exporter, { config });
-    for (let i = 0; i < 12; i++) await queue.append(Buffer.alloc(1000), 1);
+    for (let i = 0; i < 12; i++) await queue.append(Buffer.alloc(1024 - HEADER_BYTES), 1);
     await until(() => exporter.delivered.length === 4, 'all batches');
     await until(() => segments(dir).length === 1, 'sealed segments deleted');
     expect(segments(dir)).toEqual(['0000000000000009.seg']);

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Exporter } from '../../../../exporters/exporter.js';
+import type { Exporter, RecordFormat } from '../../../../exporters/exporter.js';
 import type { CollectorMetrics } from '../../telemetry.js';
+import type { DropRecorder } from '../drops.js';
 import { QueueFullError } from '../stage.js';
 import { BatchLedger, type LedgerBatch } from './batch-ledger.js';
 import { systemClock, type Clock } from './clock.js';
@@ -17,6 +18,8 @@ export interface PersistentQueueOptions {
   config: QueueConfig;
   metrics: CollectorMetrics;
   logger: Logger;
+  /** The drop ledger: dead-lettered and dropped spans (service unknown here: ''). */
+  drops?: DropRecorder;
   /** Test seam: drives batch timeouts, backoffs and the shutdown deadline. */
   clock?: Clock;
   /** Test seam: the jitter's random source. */
@@ -26,6 +29,9 @@ export interface PersistentQueueOptions {
 interface Batch {
   entry: LedgerBatch;
   tally: Tally;
+  /** The highest journal tag among its records. */
+  maxTag: number;
+  format: RecordFormat;
   /** The records concatenated; dropped once the batch is done. */
   payload: Buffer | undefined;
   /** waiting: to send (new, failed, or re-formed after a restart); done: delivered or dead-lettered. */
@@ -117,6 +123,15 @@ export class PersistentQueue {
     return this.log.stats;
   }
 
+  /**
+   * The highest journal tag this queue holds or delivered, as found at start: every record
+   * appended with a lower tag is here too (records are written in the order of their tags),
+   * except those whose append failed (the journal cancels those).
+   */
+  get recoveredLastTag(): number {
+    return Math.max(this.ledger.lastTag, this.log.recovery.maxTag);
+  }
+
   /** Opens the directory, recovers records and formed batches, starts the exporter, then sends. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`queue '${this.name}' was already started`);
@@ -180,14 +195,14 @@ export class PersistentQueue {
    * Stores one record (an encoded request holding `spanCount` spans); resolves once it is
    * durable. Rejects with {@link QueueFullError} when full (refuse) or stopping.
    */
-  append(record: Uint8Array, spanCount: number): Promise<void> {
+  append(record: Uint8Array, spanCount: number, tag = 0): Promise<void> {
     if (this.state === 'new' || this.state === 'starting') return Promise.reject(new Error(`queue '${this.name}' is not started`));
     if (this.state !== 'running') return Promise.reject(this.fullError());
     if (HEADER_BYTES + record.length > this.config.max_bytes) {
       return Promise.reject(new Error(`a record of ${record.length} bytes cannot fit in exporter queue '${this.name}' (max_bytes ${this.config.max_bytes})`));
     }
     if (!this.hasRoomFor(record.length)) return Promise.reject(this.fullError());
-    return this.log.append(record, spanCount).then(() => undefined);
+    return this.log.append(record, spanCount, tag).then(() => undefined);
   }
 
   /**
@@ -236,7 +251,7 @@ export class PersistentQueue {
     for (const entry of this.ledger.batches) {
       const read = await this.log.readRange(entry.first, entry.last);
       const tally = { records: read.records, spans: read.spans, bytes: read.bytes };
-      const batch: Batch = { entry, tally, payload: undefined, state: 'done', persisted: true, attempts: 0 };
+      const batch: Batch = { entry, tally, maxTag: read.maxTag, format: read.format, payload: undefined, state: 'done', persisted: true, attempts: 0 };
       if (!entry.done && read.records === 0) {
         this.logger.warn({ batchId: entry.id }, 'queue: the records of an unsent batch are gone (dropped to make room); skipping it');
         entry.done = true;
@@ -316,7 +331,7 @@ export class PersistentQueue {
         const entry: LedgerBatch = { id: this.ledger.idFor(read.first, read.last), first: read.first, last: read.last, done: false };
         this.ledger.batches.push(entry);
         const tally = { records: read.records, spans: read.spans, bytes: read.bytes };
-        this.batches.push({ entry, tally, payload: Buffer.concat(read.data), state: 'waiting', persisted: false, attempts: 0 });
+        this.batches.push({ entry, tally, maxTag: read.maxTag, format: read.format, payload: Buffer.concat(read.data), state: 'waiting', persisted: false, attempts: 0 });
       }
     } catch (err) {
       this.logger.error({ err: message(err) }, 'queue: could not read records from disk');
@@ -350,7 +365,7 @@ export class PersistentQueue {
       batch.attempts++;
       const stopTimer = this.metrics.exportLatency.startTimer(this.labels);
       try {
-        await this.exporter.send(batch.payload!, batch.tally.spans, batch.entry.id);
+        await this.exporter.send(batch.payload!, batch.tally.spans, batch.entry.id, batch.format);
       } catch (err) {
         if (!this.closed) await this.failed(batch, err);
         return;
@@ -418,6 +433,7 @@ export class PersistentQueue {
       this.logger.error({ ...letter, writeError: message(writeErr) }, 'queue: batch rejected and could not be dead-lettered; dropping it');
     }
     this.metrics.spansDeadLettered.inc(this.labels, batch.tally.spans);
+    this.options.drops?.count('exporter', 'dead_lettered', '', batch.tally.spans);
     this.metrics.batchesDeadLettered.inc(this.labels);
     if (!this.closed) this.settle(batch);
   }
@@ -435,9 +451,10 @@ export class PersistentQueue {
   /** Moves the acknowledged cursor over the done prefix, then saves it lazily and frees segments. */
   private advance(): void {
     while (this.batches[0]?.state === 'done') {
-      const { entry } = this.batches.shift()!;
+      const { entry, maxTag } = this.batches.shift()!;
       this.ledger.batches.splice(this.ledger.batches.indexOf(entry), 1);
       this.ledger.acked = Math.max(this.ledger.acked, entry.last);
+      this.ledger.lastTag = Math.max(this.ledger.lastTag, maxTag);
     }
     void this.persistAcks();
   }
@@ -462,6 +479,7 @@ export class PersistentQueue {
       addTally(this.undelivered, -dropped.records, -dropped.spans, -dropped.bytes);
       if (dropped.records > 0) {
         this.metrics.spansDropped.inc({ ...this.labels, reason: 'queue_full' }, dropped.spans);
+        this.options.drops?.count('exporter', 'queue_dropped', '', dropped.spans);
         this.logger.warn({ records: dropped.records, spans: dropped.spans, freedBytes: freed.freedBytes }, 'queue: full; dropped the oldest unsent records (full_policy drop_oldest)');
       }
       this.updateGauges();
@@ -473,6 +491,7 @@ export class PersistentQueue {
     if (lost.records === 0) return;
     addTally(this.undelivered, -lost.records, -lost.spans, -lost.bytes);
     this.metrics.spansDropped.inc({ ...this.labels, reason: 'damaged' }, lost.spans);
+    this.options.drops?.count('exporter', 'queue_dropped', '', lost.spans);
     this.updateGauges();
   }
 

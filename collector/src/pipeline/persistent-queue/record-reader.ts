@@ -1,9 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
-import { checksumMatches, decodeHeader, HEADER_BYTES } from './record-format.js';
+import { checksumMatches, decodeHeader, HEADER_BYTES, headerBytesAt, MIN_HEADER_BYTES } from './record-format.js';
 
 export interface StoredRecord {
   seq: number;
   spanCount: number;
+  /** The journal's emission number the record was appended under, 0 for none. */
+  tag: number;
+  /** 1 for an 'FTQ1' record (written before the journal), 2 since: what `encode` made it. */
+  format: 1 | 2;
   /** The payload; a view into the reader's chunk, valid as long as it is referenced. */
   data: Buffer;
   /** Where the record starts in its segment file. */
@@ -39,19 +43,21 @@ export class RecordReader {
   async next(limit: number): Promise<ReadResult> {
     const offset = this.position;
     if (offset >= limit) return { kind: 'end' };
-    if (limit - offset < HEADER_BYTES) return { kind: 'corrupt', offset, reason: 'truncated header' };
-    if (!(await this.ensure(offset, HEADER_BYTES, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
-    const at = offset - this.bufStart;
-    const header = decodeHeader(this.buf, at);
-    if (!header) return { kind: 'corrupt', offset, reason: 'not a record (bad magic)' };
-    const size = HEADER_BYTES + header.length;
+    if (limit - offset < MIN_HEADER_BYTES) return { kind: 'corrupt', offset, reason: 'truncated header' };
+    if (!(await this.ensure(offset, MIN_HEADER_BYTES, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
+    const headerBytes = headerBytesAt(this.buf, offset - this.bufStart);
+    if (headerBytes === undefined) return { kind: 'corrupt', offset, reason: 'not a record (bad magic)' };
+    if (limit - offset < headerBytes) return { kind: 'corrupt', offset, reason: 'truncated header' };
+    if (!(await this.ensure(offset, headerBytes, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
+    const header = decodeHeader(this.buf, offset - this.bufStart)!;
+    const size = headerBytes + header.length;
     if (size > limit - offset) return { kind: 'corrupt', offset, reason: 'truncated record' };
     if (!(await this.ensure(offset, size, limit))) return { kind: 'corrupt', offset, reason: 'file shorter than expected' };
     const start = offset - this.bufStart;
     if (!checksumMatches(this.buf, start, header)) return { kind: 'corrupt', offset, reason: 'checksum mismatch' };
     this.position = offset + size;
-    const data = this.buf.subarray(start + HEADER_BYTES, start + size);
-    return { kind: 'record', record: { seq: header.seq, spanCount: header.spanCount, data, offset, size } };
+    const data = this.buf.subarray(start + headerBytes, start + size);
+    return { kind: 'record', record: { seq: header.seq, spanCount: header.spanCount, tag: header.tag, format: headerBytes === HEADER_BYTES ? 2 : 1, data, offset, size } };
   }
 
   /** Makes [offset, offset + n) available in the buffer; false when the file ends first. */

@@ -23,7 +23,42 @@ async function readAll(log: SegmentLog): Promise<string[]> {
 
 const segments = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
 
+/** A record as collectors before the journal wrote it: 'FTQ1', 24-byte header, no tag. */
+function v1Record(seq: number, spanCount: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0x31515446, 0);
+  h.writeUInt32LE(payload.length, 4);
+  h.writeUInt32LE(spanCount, 8);
+  h.writeUInt32LE(seq, 12);
+  h.writeUInt32LE(0, 16);
+  h.writeUInt32LE(crc32(payload, crc32(h.subarray(0, 20))), 20);
+  return Buffer.concat([h, payload]);
+}
+
 describe('SegmentLog', () => {
+  it('reads the records an older collector wrote (FTQ1) and goes on after them', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '0000000000000001.seg'), Buffer.concat([v1Record(1, 2, rec('old1')), v1Record(2, 3, rec('old2'))]));
+    const log = await open(dir);
+    expect(log.recovery.undelivered).toEqual({ records: 2, spans: 5, bytes: 2 * (24 + rec('old1').length) });
+    expect(await log.append(rec('new'), 1, 7)).toBe(3);
+    expect(await readAll(log)).toEqual(['old1', 'old2', 'new']);
+    await log.close();
+  });
+
+  it('keeps each record\'s tag, and finds the highest after a restart', async () => {
+    const dir = tempDir();
+    let log = await open(dir);
+    await log.append(rec('a'), 1, 5);
+    await log.append(rec('b'), 1, 9);
+    await log.append(rec('c'), 1);
+    expect((await log.readRange(1, 3)).maxTag).toBe(9);
+    await log.close();
+    log = await open(dir);
+    expect(log.recovery.maxTag).toBe(9);
+    await log.close();
+  });
+
   it('commits concurrent appends together: one write and one fsync for the group', async () => {
     const log = await open(tempDir());
     const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(rec(`r${i}`), 1)));
@@ -72,7 +107,7 @@ describe('SegmentLog', () => {
   it('truncates a torn tail (a record cut mid-way) without losing earlier records', async () => {
     const dir = tempDir();
     let log = await open(dir);
-    for (let i = 0; i < 5; i++) await log.append(Buffer.alloc(1000, i), 1);
+    for (let i = 0; i < 5; i++) await log.append(Buffer.alloc(1024 - HEADER_BYTES, i), 1);
     await log.close();
     const [file] = segments(dir);
     const full = statSync(join(dir, file)).size;
@@ -123,7 +158,7 @@ describe('SegmentLog', () => {
   it('rolls segments and deletes only sealed segments entirely up to a seq', async () => {
     const dir = tempDir();
     const log = await open(dir, { segmentBytes: 4 * 1024 });
-    for (let i = 0; i < 10; i++) await log.append(Buffer.alloc(1000), 1);
+    for (let i = 0; i < 10; i++) await log.append(Buffer.alloc(1024 - HEADER_BYTES), 1);
     // 1024 bytes a record: 4 per segment.
     expect(segments(dir)).toEqual(['0000000000000001.seg', '0000000000000005.seg', '0000000000000009.seg']);
     expect(log.diskBytes).toBe(10 * 1024);
@@ -140,7 +175,7 @@ describe('SegmentLog', () => {
   it('drops the oldest sealed segment with its unread records, and moves the reader on', async () => {
     const dir = tempDir();
     const log = await open(dir, { segmentBytes: 4 * 1024 });
-    for (let i = 0; i < 10; i++) await log.append(Buffer.alloc(1000, i), 3);
+    for (let i = 0; i < 10; i++) await log.append(Buffer.alloc(1024 - HEADER_BYTES, i), 3);
     const first = await log.readNext(2, 1 << 30);
     expect(first?.data.map((d) => d[0])).toEqual([0]);
     expect(await log.dropOldest()).toEqual({ dropped: { records: 3, spans: 9, bytes: 3 * 1024 }, freedBytes: 4 * 1024 });

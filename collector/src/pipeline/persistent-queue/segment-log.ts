@@ -25,6 +25,12 @@ export interface ReadBatch extends Tally {
   first: number;
   last: number;
   data: Buffer[];
+  /** The highest tag among the records (0 when none has one). */
+  maxTag: number;
+  /** The records' format (a batch from readNext never mixes them). */
+  format: 1 | 2;
+  /** Each record's seq (readRange only; seqs skip where a damaged segment was cut). */
+  seqs?: number[];
 }
 
 export interface SegmentLogOptions {
@@ -51,6 +57,8 @@ export interface Recovery {
   truncatedBytes: number;
   /** The last seq found, 0 if none. */
   lastSeq: number;
+  /** The highest tag found in the segments, 0 if none. */
+  maxTag: number;
 }
 
 interface Segment {
@@ -79,6 +87,7 @@ interface Cursor {
 interface Pending {
   data: Uint8Array;
   spanCount: number;
+  tag: number;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
 }
@@ -140,6 +149,7 @@ export class SegmentLog {
     const unread = emptyTally();
     let truncatedBytes = 0;
     let lastSeq = 0;
+    let maxTag = 0;
     let cursor: Cursor | undefined;
 
     for (let i = 0; i < names.length; i++) {
@@ -172,6 +182,7 @@ export class SegmentLog {
           segment.records++;
           segment.spans += rec.spanCount;
           segment.lastSeq = lastSeq = rec.seq;
+          if (rec.tag > maxTag) maxTag = rec.tag;
           if (rec.seq > options.ackedSeq) addTally(undelivered, 1, rec.spanCount, rec.size);
           if (rec.seq > options.readAfter) {
             addTally(unread, 1, rec.spanCount, rec.size);
@@ -193,7 +204,7 @@ export class SegmentLog {
     const active = segments[segments.length - 1];
     cursor ??= { segment: active, position: active.size, consumed: { records: active.records, spans: active.spans, bytes: active.size } };
     const writeFh = await open(active.path, 'r+');
-    return new SegmentLog(options, segments, writeFh, nextSeq, cursor, unread, { undelivered, truncatedBytes, lastSeq });
+    return new SegmentLog(options, segments, writeFh, nextSeq, cursor, unread, { undelivered, truncatedBytes, lastSeq, maxTag });
   }
 
   /** Bytes of committed records in the segment files. */
@@ -220,12 +231,15 @@ export class SegmentLog {
     return this.segments.length;
   }
 
-  /** Resolves with the record's seq once it is written and fsynced (group commit). */
-  append(data: Uint8Array, spanCount: number): Promise<number> {
+  /**
+   * Resolves with the record's seq once it is written and fsynced (group commit). Records are
+   * written in the order of the calls; `tag` is kept in the header (the journal's emission number).
+   */
+  append(data: Uint8Array, spanCount: number, tag = 0): Promise<number> {
     if (this.closed) return Promise.reject(new Error('queue log is closed'));
     if (data.length > MAX_PAYLOAD_BYTES) return Promise.reject(new Error(`record of ${data.length} bytes is too large`));
     return new Promise<number>((resolve, reject) => {
-      const entry: Pending = { data, spanCount, resolve, reject };
+      const entry: Pending = { data, spanCount, tag, resolve, reject };
       this.waiting.push(entry);
       this.pending += recordBytes(entry);
       // Started a microtask later, so that appends made in the same tick share the first write too.
@@ -245,16 +259,20 @@ export class SegmentLog {
   readNext(maxSpans: number, maxBytes: number): Promise<ReadBatch | undefined> {
     return this.serial.run(async () => {
       if (this.closed) return undefined;
-      const batch: ReadBatch = { first: 0, last: 0, records: 0, spans: 0, bytes: 0, data: [] };
+      const batch: ReadBatch = { first: 0, last: 0, records: 0, spans: 0, bytes: 0, data: [], maxTag: 0, format: 2 };
       while (batch.spans < maxSpans && batch.bytes < maxBytes) {
         const rec = await this.peek();
         if (!rec) break;
-        if (batch.records > 0 && (batch.spans + rec.spanCount > maxSpans || batch.bytes + rec.size > maxBytes)) break;
+        if (batch.records > 0 && (batch.spans + rec.spanCount > maxSpans || batch.bytes + rec.size > maxBytes || rec.format !== batch.format)) break;
         this.take(rec);
-        if (batch.records === 0) batch.first = rec.seq;
+        if (batch.records === 0) {
+          batch.first = rec.seq;
+          batch.format = rec.format;
+        }
         batch.last = rec.seq;
         addTally(batch, 1, rec.spanCount, rec.size);
         batch.data.push(rec.data);
+        if (rec.tag > batch.maxTag) batch.maxTag = rec.tag;
       }
       return batch.records > 0 ? batch : undefined;
     });
@@ -263,7 +281,7 @@ export class SegmentLog {
   /** The records with seqs in [first, last], read apart from the cursor: re-forms a batch after a restart. */
   readRange(first: number, last: number): Promise<ReadBatch> {
     return this.serial.run(async () => {
-      const batch: ReadBatch = { first: 0, last: 0, records: 0, spans: 0, bytes: 0, data: [] };
+      const batch: ReadBatch = { first: 0, last: 0, records: 0, spans: 0, bytes: 0, data: [], maxTag: 0, format: 2, seqs: [] };
       if (this.closed) return batch;
       for (const segment of this.segments) {
         if (segment.records === 0 || segment.lastSeq < first) continue;
@@ -276,10 +294,15 @@ export class SegmentLog {
             if (r.kind !== 'record' || r.record.seq > last) break;
             const rec = r.record;
             if (rec.seq < first) continue;
-            if (batch.records === 0) batch.first = rec.seq;
+            if (batch.records === 0) {
+              batch.first = rec.seq;
+              batch.format = rec.format;
+            }
             batch.last = rec.seq;
             addTally(batch, 1, rec.spanCount, rec.size);
             batch.data.push(rec.data);
+            batch.seqs!.push(rec.seq);
+            if (rec.tag > batch.maxTag) batch.maxTag = rec.tag;
           }
         } finally {
           await fh.close();
@@ -308,6 +331,13 @@ export class SegmentLog {
       await this.removeOldest();
       return { dropped, freedBytes: segment.size };
     });
+  }
+
+  /** The seq {@link deleteThrough}(`seq`) would delete through now (the last such segment's), 0 for none. */
+  deletableThrough(seq: number): number {
+    let through = 0;
+    for (let i = 0; i < this.segments.length - 1 && this.segments[i].lastSeq <= seq; i++) through = this.segments[i].lastSeq;
+    return through;
   }
 
   /** Deletes sealed segments whose records all have seqs ≤ `seq` (delivered and acknowledged durably). */
@@ -378,7 +408,7 @@ export class SegmentLog {
         const segment = this.active;
         const first = this.nextSeq;
         const buffers: Uint8Array[] = [];
-        chunk.forEach((p, k) => buffers.push(encodeHeader(first + k, p.spanCount, p.data), p.data));
+        chunk.forEach((p, k) => buffers.push(encodeHeader(first + k, p.spanCount, p.data, p.tag), p.data));
         await writeAll(this.writeFh, buffers, segment.size);
         await this.writeFh.datasync();
         const last = first + chunk.length - 1;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Exporter } from '../../../../exporters/exporter.js';
+import type { Exporter, RecordFormat } from '../../../../exporters/exporter.js';
 import type { Span } from '../../model/span.js';
 import { CollectorMetrics } from '../../telemetry.js';
 import type { Clock } from './clock.js';
@@ -67,6 +67,7 @@ export interface SendCall {
   batchId: string;
   spanCount: number;
   names: string[];
+  format?: RecordFormat;
 }
 
 /**
@@ -95,8 +96,8 @@ export class FakeExporter implements Exporter {
     this.shutdowns++;
   }
 
-  async send(payload: Buffer, spanCount: number, batchId: string): Promise<void> {
-    const call = { batchId, spanCount, names: names(payload) };
+  async send(payload: Buffer, spanCount: number, batchId: string, format?: RecordFormat): Promise<void> {
+    const call = { batchId, spanCount, names: names(payload), format };
     this.attempts.push(call);
     await this.respond(call, this.attempts.length);
     this.delivered.push(call);

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { SpanKind, StatusCode, type Span } from '../../model/span.js';
 import { QueueFullError } from '../../pipeline/stage.js';
+import { RecordedDrops } from '../../pipeline/drops.testing.js';
 import type { ProcessorContext } from '../processor.js';
 import { filterConfigSchema, type FilterConfig } from './config.js';
 import { FilterProcessor } from './filter.js';
@@ -34,10 +35,11 @@ function span(traceId: string, name: string, parent: string, kind: number, extra
 
 function setup(config: unknown) {
   const registry = new Registry();
-  const context = { logger: pino({ level: 'silent' }), registry } as unknown as ProcessorContext;
+  const drops = new RecordedDrops();
+  const context = { logger: pino({ level: 'silent' }), registry, drops } as unknown as ProcessorContext;
   const next = new Recorder();
   const filter = new FilterProcessor(filterConfigSchema.parse(config), next, context);
-  return { filter, next, registry };
+  return { filter, next, registry, drops };
 }
 
 /** A server span with two method spans under it, one of which calls out to another service. */
@@ -58,7 +60,7 @@ describe('filter processor', () => {
   });
 
   it('applies include and exclude rules per span', async () => {
-    const { filter, next, registry } = setup({
+    const { filter, next, registry, drops } = setup({
       include: [{ service: { prefix: 'shop-' } }],
       exclude: [{ span_name: { regex: '^health' } }, { span_kind: ['CLIENT'], attributes: [{ key: 'db.system', value: 'redis' }] }],
     });
@@ -74,6 +76,7 @@ describe('filter processor', () => {
     const metrics = await registry.getSingleMetricAsString('flowtrace_processor_filter_spans_dropped_total');
     expect(metrics).toContain('reason="include"} 1');
     expect(metrics).toContain('reason="exclude"} 2');
+    expect(drops.dropped).toEqual({ 'filter/filtered': 3 });
   });
 
   it('keeps method spans only for traces that meet the condition, re-parenting the rest', async () => {

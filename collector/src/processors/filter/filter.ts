@@ -32,7 +32,7 @@ export class FilterProcessor implements Processor {
   constructor(
     private readonly config: FilterConfig,
     private readonly next: Consumer,
-    context: ProcessorContext,
+    private readonly context: ProcessorContext,
   ) {
     this.logger = context.logger;
     this.handOff = new HandOff(next, context.logger);
@@ -91,11 +91,17 @@ export class FilterProcessor implements Processor {
   private applyRules(spans: Span[]): Span[] {
     if (!this.include && !this.exclude) return spans;
     const kept: Span[] = [];
+    const dropped: Span[] = [];
     for (const s of spans) {
       if (this.include && !this.include(s)) this.dropped.inc({ reason: 'include' });
       else if (this.exclude && this.exclude(s)) this.dropped.inc({ reason: 'exclude' });
-      else kept.push(s);
+      else {
+        kept.push(s);
+        continue;
+      }
+      dropped.push(s);
     }
+    this.context.drops.spans('filter', 'filtered', dropped);
     return kept;
   }
 
@@ -103,6 +109,10 @@ export class FilterProcessor implements Processor {
     const { kept, droppedByCondition, droppedBySampling } = this.traceFilter.decide(trace.spans);
     if (droppedByCondition > 0) this.dropped.inc({ reason: 'conditional' }, droppedByCondition);
     if (droppedBySampling > 0) this.dropped.inc({ reason: 'method_sampling' }, droppedBySampling);
+    if (kept.length < trace.spans.length) {
+      const keptSet = new Set(kept);
+      this.context.drops.spans('filter', 'filtered', trace.spans.filter((s) => !keptSet.has(s)));
+    }
     this.handOff.push(kept);
   }
 

@@ -79,7 +79,10 @@ export const redactConfigSchema = z
     detectors: z
       .object({
         email: detector(true),
-        /** 13–19 digits, optionally grouped by spaces or dashes, issuer prefix 2–6, Luhn-valid. */
+        /**
+         * Card numbers: an issuer's IIN range and length (13–19 digits), plain or grouped as printed,
+         * Luhn-valid. Ints are numbers unless the key names a card; nothing under an ID-named key is a card.
+         */
         credit_card: detector(true),
         /** US social security numbers, NNN-NN-NNNN (or spaces), invalid areas/groups excluded. */
         ssn: detector(true),

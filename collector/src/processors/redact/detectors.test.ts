@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { fieldNameBefore, keyNamesCard, keyNamesId } from './card-context.js';
+import { cardIssuer } from './card-issuers.js';
 import { IBAN_LENGTHS, ibanValid, luhnValid } from './checksums.js';
 import { redactConfigSchema } from './config.js';
 import { Redactor, type Tally } from './redactor.js';
@@ -161,5 +163,33 @@ describe('checksums', () => {
     expect(ibanValid('DE89370400440532013001')).toBe(false);
     expect(ibanValid('de89370400440532013000')).toBe(false);
     expect(IBAN_LENGTHS.DE).toBe(22);
+  });
+});
+
+describe('what keys say about cards', () => {
+  it('tells keys that name a card from keys that name an ID, by whole words', () => {
+    for (const k of ['card', 'payment.card', 'creditCard', 'cc_number', 'customer.pan', 'CARD-NUMBER', 'card_id', 'cardNo']) expect(keyNamesCard(k), k).toBe(true);
+    for (const k of ['cardinality', 'discard', 'span', 'app.order_id', 'accuracy', 'company']) expect(keyNamesCard(k), k).toBe(false);
+    for (const k of ['id', 'app.order_id', 'orderId', 'OrderID', 'user.uuid', 'customer_IDs', 'x-b3-traceid', 'messaging.message.id']) expect(keyNamesId(k), k).toBe(true);
+    for (const k of ['paid', 'valid', 'idle', 'id.card.note', 'android', 'order']) expect(keyNamesId(k), k).toBe(false);
+  });
+
+  it('reads the field name written before a value in JSON, query strings and logs', () => {
+    const at = (text: string) => fieldNameBefore(text, text.indexOf('49'));
+    expect(at('{"orderId":"4986947095633979044"}')).toBe('orderId');
+    expect(at('{"order_id": 4986947095633979044}')).toBe('order_id');
+    expect(at('/x?a=1&order.id=4986947095633979044')).toBe('order.id');
+    expect(at('id:  4986947095633979044')).toBe('id');
+    expect(at('order 4986947095633979044')).toBe('');
+  });
+
+  it('knows issuers by prefix and length, the most specific range first', () => {
+    expect(cardIssuer('4111111111111111')).toBe('visa');
+    expect(cardIssuer('41111111111111111')).toBeUndefined(); // Visa has 13, 16 or 19 digits
+    expect(cardIssuer('378282246310005')).toBe('amex');
+    expect(cardIssuer('3782822463100052')).toBeUndefined();
+    expect(cardIssuer('6500021234567890')).toBe('verve');
+    expect(cardIssuer('6512341234567890')).toBe('discover');
+    expect(cardIssuer('1732982400001')).toBeUndefined();
   });
 });

@@ -1,5 +1,7 @@
 import { isIPv6 } from 'node:net';
-import { IBAN_LENGTHS, ibanValid, luhnValid } from './checksums.js';
+import { CardScope, fieldNameBefore, keyCardScope } from './card-context.js';
+import { CARD_MAX_DIGITS, CARD_MIN_DIGITS, isCardNumber } from './card-issuers.js';
+import { IBAN_LENGTHS, ibanValid } from './checksums.js';
 import type { DetectorName } from './config.js';
 import { Has, needs, type Needs, type Subject } from './subject.js';
 
@@ -73,17 +75,32 @@ const email = regexDetector('email', needs({ anyOf: Has.AT | Has.PERCENT, minLen
 const NUMBER_RUN = /(?<![\w-]|\d\.)\d+(?:[ -]\d+)*(?![\w-]|\.\d)/g;
 
 /**
- * Payment cards: 13–19 digits with a known issuer prefix (millisecond and nanosecond
- * timestamps start with 1), either unbroken or grouped as printed (a first group of 4, then
- * groups of 3–6 with one kind of separator), with a valid Luhn check digit.
+ * Payment cards: a number in an issuer's range and of one of its lengths (card-issuers.ts),
+ * with a valid Luhn check digit, either unbroken or grouped as printed (a first group of 4,
+ * then groups of 3–6 with one kind of separator). What the key says decides whether to look
+ * at all (card-context.ts): not in ints or under ID-named keys, unless the key names a card;
+ * in a text, a number written as the value of an ID-named field (`"orderId": "…"`) is not one.
  */
 const creditCard: Detector = {
   kind: 'credit_card',
-  needs: needs({ minDigitRun: 13 }),
+  needs: needs({ minDigitRun: CARD_MIN_DIGITS }),
   scan(subject, found) {
-    eachMatch(NUMBER_RUN, subject.text, (m) => findCards(m[0], m.index, found));
+    const scope = subject.cardScope;
+    if (scope === CardScope.None) return;
+    const text = subject.text;
+    eachMatch(NUMBER_RUN, text, (m) => {
+      const before = found.length;
+      findCards(m[0], m.index, found);
+      if (scope === CardScope.Text) {
+        for (let i = found.length - 1; i >= before; i--) if (namesIdNotCard(fieldNameBefore(text, found[i]!.start))) found.splice(i, 1);
+      }
+    });
   },
 };
+
+function namesIdNotCard(field: string): boolean {
+  return field !== '' && keyCardScope(field) === CardScope.None;
+}
 
 function findCards(run: string, offset: number, found: Match[]): void {
   const groups = run.split(/[ -]/);
@@ -92,21 +109,21 @@ function findCards(run: string, offset: number, found: Match[]): void {
     const first = groups[i]!;
     let end = -1;
     let next = i + 1;
-    if (first.length >= 13 && first.length <= 19) {
-      if (cardNumber(first)) {
+    if (first.length >= CARD_MIN_DIGITS && first.length <= CARD_MAX_DIGITS) {
+      if (isCardNumber(first)) {
         end = pos + first.length;
       }
     } else if (first.length === 4) {
-      // Grow group by group; keep the longest Luhn-valid card.
+      // Grow group by group; keep the longest card number.
       const sep = run[pos + 4];
       let digits = first;
       let at = pos + 4;
-      for (let j = i + 1; j < groups.length && digits.length < 19; j++) {
+      for (let j = i + 1; j < groups.length && digits.length < CARD_MAX_DIGITS; j++) {
         const g = groups[j]!;
-        if (run[at] !== sep || g.length < 3 || g.length > 6 || digits.length + g.length > 19) break;
+        if (run[at] !== sep || g.length < 3 || g.length > 6 || digits.length + g.length > CARD_MAX_DIGITS) break;
         digits += g;
         at += 1 + g.length;
-        if (digits.length >= 13 && cardNumber(digits)) {
+        if (digits.length >= CARD_MIN_DIGITS && isCardNumber(digits)) {
           end = at;
           next = j + 1;
         }
@@ -115,22 +132,6 @@ function findCards(run: string, offset: number, found: Match[]): void {
     if (end >= 0) found.push({ start: offset + pos, end: offset + end, kind: 'credit_card' });
     for (; i < next; i++) pos += groups[i]!.length + 1;
   }
-}
-
-/**
- * Issuer prefixes: Mastercard 2221–2720, 3 but not 31–33 (Amex, Diners, JCB), 4, 5, 6. Order
- * numbers that start with a date (2024…) and timestamps (1…) fall outside.
- */
-function cardNumber(digits: string): boolean {
-  const lead = digits.charCodeAt(0) - 48;
-  if (lead === 2) {
-    const four = Number(digits.slice(0, 4));
-    if (four < 2221 || four > 2720) return false;
-  } else if (lead === 3) {
-    const second = digits.charCodeAt(1) - 48;
-    if (second >= 1 && second <= 3) return false;
-  } else if (lead < 4 || lead > 6) return false;
-  return luhnValid(digits);
 }
 
 /** US SSN: area not 000, 666 or 9xx; group not 00; serial not 0000; one kind of separator. */

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { SpanKind, type InstrumentationScope, type Resource, type Span } from '../../model/span.js';
 import type { Consumer } from '../../pipeline/stage.js';
+import { RecordedDrops } from '../../pipeline/drops.testing.js';
 import type { ProcessorContext } from '../processor.js';
 import { redactConfigSchema } from './config.js';
 import { RedactProcessor } from './redact.js';
@@ -48,7 +49,8 @@ export class Recorder implements Consumer {
 
 export function setup(config: unknown = {}) {
   const registry = new Registry();
-  const context = { logger: pino({ level: 'silent' }), registry } as unknown as ProcessorContext;
+  const drops = new RecordedDrops();
+  const context = { logger: pino({ level: 'silent' }), registry, drops } as unknown as ProcessorContext;
   const next = new Recorder();
   const processor = new RedactProcessor(redactConfigSchema.parse(config), next, context);
   /** Redacts one span and returns it (the same object). */
@@ -56,5 +58,5 @@ export function setup(config: unknown = {}) {
     await processor.consume([s]);
     return s;
   };
-  return { processor, next, registry, redact };
+  return { processor, next, registry, drops, redact };
 }

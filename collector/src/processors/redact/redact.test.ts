@@ -203,15 +203,60 @@ describe('redact processor', () => {
     const { redact } = setup();
     const s = await redact(
       span({
-        attributes: { ids: `[${CARD},7]`, blob: 'AKIAIOSFODNN7EXAMPLE', ratio: '4111111111111111', emails: '["a@example.com"]' },
-        attributeKinds: { ids: 'array', blob: 'bytes', ratio: 'double', emails: 'array' },
+        attributes: { attempts: `[${CARD},7]`, blob: 'AKIAIOSFODNN7EXAMPLE', ratio: '4111111111111111', emails: '["a@example.com"]' },
+        attributeKinds: { attempts: 'array', blob: 'bytes', ratio: 'double', emails: 'array' },
       }),
     );
-    expect(s.attributes.ids).toBe('[[REDACTED:credit_card],7]');
+    expect(s.attributes.attempts).toBe('[[REDACTED:credit_card],7]');
     expect(s.attributes.emails).toBe('["[REDACTED:email]"]');
     expect(s.attributes.blob).toBe('AKIAIOSFODNN7EXAMPLE');
     expect(s.attributes.ratio).toBe('4111111111111111');
     expect(s.attributeKinds).toEqual({ blob: 'bytes', ratio: 'double', 'flowtrace.redacted': 'int' });
+  });
+
+  it('keeps numeric IDs (ints, and strings under ID-named keys) and their int kind; masks an int only under a card key', async () => {
+    // Luhn-valid and in Visa's 19-digit range: masked as a card before issue 10.
+    const ID = '4986947095633979044';
+    const { redact } = setup({ hash_key: HASH_KEY, detectors: { credit_card: { action: 'hash' } } });
+    const s = await redact(
+      span({
+        attributes: { 'app.order_id': ID, 'app.amount': ID, 'order.id': ID, userId: '4111111111111111', 'payment.card': CARD },
+        attributeKinds: { 'app.order_id': 'int', 'app.amount': 'int', 'payment.card': 'int' },
+        events: [{ timeUnixNano: 1n, name: 'charge', attributes: { 'card.pan': CARD, attempt: ID }, attributeKinds: { 'card.pan': 'int', attempt: 'int' }, droppedAttributesCount: 0 }],
+      }),
+    );
+    expect(s.attributes).toMatchObject({ 'app.order_id': ID, 'app.amount': ID, 'order.id': ID, userId: '4111111111111111' });
+    // The masked ints are text now, and their kind says so (no entry: a string).
+    expect(s.attributes['payment.card']).toMatch(/^\[HASHED:credit_card:[0-9a-f]{16}\]$/);
+    expect(s.attributeKinds).toEqual({ 'app.order_id': 'int', 'app.amount': 'int', 'flowtrace.redacted': 'int' });
+    expect(s.events[0]!.attributes).toEqual({ 'card.pan': s.attributes['payment.card'], attempt: ID });
+    expect(s.events[0]!.attributeKinds).toEqual({ attempt: 'int' });
+    expect(s.attributes['flowtrace.redacted.keys']).toBe('payment.card,event[charge].card.pan');
+  });
+
+  it('reports every redacted value to the drop ledger, per service, and drops no span', async () => {
+    const { processor, next, drops } = setup();
+    const calls: Array<[string, string, string, number]> = [];
+    const values = drops.values.bind(drops);
+    drops.values = (stage, reason, service, n) => {
+      calls.push([stage, reason, service, n]);
+      values(stage, reason, service, n);
+    };
+    const shop = resource({ 'service.name': 'shop', 'deployment.owner': 'ops@example.com' });
+    const spans = [
+      span({ resource: shop, attributes: { to: 'jane@example.org', password: 'x' } }),
+      span({ resource: shop }),
+      span({ resource: resource({ 'service.name': 'billing' }), attributes: { note: `card ${CARD}` } }),
+      span({ resource: resource({ 'service.name': 'billing' }), attributes: { 'app.order_id': '4986947095633979044' } }),
+    ];
+    await processor.consume(spans);
+    expect(next.all).toHaveLength(4);
+    // shop: 2 on the first span + the resource's e-mail on both spans; billing: the card.
+    expect(calls.sort()).toEqual([
+      ['redact', 'masked', 'billing', 1],
+      ['redact', 'masked', 'shop', 4],
+    ]);
+    expect(drops.dropped).toEqual({});
   });
 
   it('does not count values already redacted upstream, and adds to an earlier count', async () => {

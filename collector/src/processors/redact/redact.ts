@@ -1,5 +1,6 @@
 import { Counter } from 'prom-client';
 import type { InstrumentationScope, Resource, Span } from '../../model/span.js';
+import type { DropRecorder } from '../../pipeline/drops.js';
 import type { Consumer } from '../../pipeline/stage.js';
 import type { Processor, ProcessorContext } from '../processor.js';
 import type { Action, RedactConfig } from './config.js';
@@ -18,7 +19,9 @@ interface SharedResult<T> {
  * spans reach storage or an exporter. Runs inline and synchronously, then hands the same
  * batch on. Shared resources and scopes are never changed: a span gets a redacted copy, made
  * once per original object. A span with redactions records them in `flowtrace.redacted`
- * (how many, an int) and `flowtrace.redacted.keys` (where, comma-separated).
+ * (how many, an int) and `flowtrace.redacted.keys` (where, comma-separated), and the drop
+ * ledger counts them as masked values per service. No rule drops spans: a batch that cannot be
+ * redacted is refused whole (fail closed), never handed on in part.
  */
 export class RedactProcessor implements Processor {
   private readonly redactor: Redactor | undefined;
@@ -26,6 +29,7 @@ export class RedactProcessor implements Processor {
   private readonly scopes = new WeakMap<InstrumentationScope, SharedResult<InstrumentationScope>>();
   private readonly metrics: MetricsBatch;
   private readonly tally: Recorder;
+  private readonly masked: MaskedValues;
 
   constructor(
     private readonly config: RedactConfig,
@@ -35,6 +39,7 @@ export class RedactProcessor implements Processor {
     this.redactor = config.enabled ? new Redactor(config) : undefined;
     this.metrics = new MetricsBatch(context);
     this.tally = new Recorder(this.metrics);
+    this.masked = new MaskedValues(context.drops);
   }
 
   async start(): Promise<void> {}
@@ -48,6 +53,7 @@ export class RedactProcessor implements Processor {
         return Promise.reject(err);
       } finally {
         this.metrics.flush();
+        this.masked.flush();
       }
     }
     return this.next.consume(spans);
@@ -79,7 +85,11 @@ export class RedactProcessor implements Processor {
       const linkEdits = redactor.planAttributes(link.attributes, link.attributeKinds, 'link.', tally);
       if (linkEdits) applyEdits(link, linkEdits);
     }
-    if (tally.count > 0) this.mark(span, tally);
+    if (tally.count > 0) {
+      this.mark(span, tally);
+      // Resource and scope redactions count once per span: each stored span carries them.
+      this.masked.add(span.resource.serviceName, tally.count);
+    }
   }
 
   /** The redacted copy of a shared object (or the object itself when nothing changed), made once. */
@@ -191,5 +201,24 @@ class MetricsBatch {
     this.pending.clear();
     if (this.pendingSpans > 0) this.spans.inc(this.pendingSpans);
     this.pendingSpans = 0;
+  }
+}
+
+/**
+ * Values changed by redaction (masked, hashed or removed), per service, reported to the drop
+ * ledger once per batch: the ledger's `masked` alteration covers every redaction action.
+ */
+class MaskedValues {
+  private readonly pending = new Map<string, number>();
+
+  constructor(private readonly drops: DropRecorder) {}
+
+  add(service: string, n: number): void {
+    this.pending.set(service, (this.pending.get(service) ?? 0) + n);
+  }
+
+  flush(): void {
+    for (const [service, n] of this.pending) this.drops.values('redact', 'masked', service, n);
+    this.pending.clear();
   }
 }

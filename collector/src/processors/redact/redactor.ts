@@ -1,4 +1,5 @@
 import type { AttributeKinds, Attributes } from '../../model/span.js';
+import { CardScope, CardScopes } from './card-context.js';
 import { DETECTOR_NAMES, type Action, type RedactConfig } from './config.js';
 import { builtInDetector, customDetector, type Detector, type Match } from './detectors.js';
 import { KeyRules } from './key-rules.js';
@@ -33,9 +34,10 @@ export class Redactor {
   private readonly actions = new Map<string, Action>();
   private readonly gate: Gate;
   private readonly pseudonyms: Pseudonyms;
+  private readonly cardScopes = new CardScopes();
   /** Reused for every search, so that a string without matches allocates nothing. */
   private readonly found: Match[] = [];
-  private readonly subject: Subject = { text: '', key: '', has: 0, digits: 0, digitRun: 0, base64Run: 0 };
+  private readonly subject: Subject = { text: '', key: '', cardScope: CardScope.Text, has: 0, digits: 0, digitRun: 0, base64Run: 0 };
 
   constructor(config: RedactConfig) {
     this.keys = new KeyRules({
@@ -63,7 +65,7 @@ export class Redactor {
    */
   text(text: string, where: string, tally: Tally): string | undefined {
     if (text === '') return undefined;
-    const matches = this.search(text, '');
+    const matches = this.search(text, '', CardScope.Text);
     return matches && this.rewrite(text, matches, where, tally, false);
   }
 
@@ -86,7 +88,7 @@ export class Redactor {
       } else {
         const kind = kinds?.[key];
         if (kind !== undefined && !SEARCHED_KINDS.has(kind)) continue;
-        const matches = this.search(value, key);
+        const matches = this.search(value, key, this.cardScopes.of(key, kind));
         if (!matches) continue;
         replacement = this.rewrite(value, matches, prefix + key, tally, true);
       }
@@ -96,12 +98,13 @@ export class Redactor {
   }
 
   /** The matches in `text`, sorted and without overlaps; undefined when none. */
-  private search(text: string, key: string): Match[] | undefined {
+  private search(text: string, key: string, cardScope: CardScope): Match[] | undefined {
     const found = this.found;
     if (found.length > 0) found.length = 0;
     const subject = this.subject;
     measure(subject, text);
     subject.key = key;
+    subject.cardScope = cardScope;
     const detectors = this.detectors;
     for (let i = 0; i < detectors.length; i++) if (this.gate.admits(i, subject)) detectors[i]!.scan(subject, found);
     if (found.length === 0) return undefined;

@@ -4,12 +4,15 @@
  * 13 digits: no card). This is what keeps redaction cheap on the usual span, where nothing
  * matches.
  */
+import type { CardScope } from './card-context.js';
 
 /** One string to search, with what the cheap tests of the detectors need, measured in one pass. */
 export interface Subject {
   text: string;
   /** The attribute key the text is the value of; '' for names and messages. */
   key: string;
+  /** Whether and how to look for payment cards, from the key and the value's kind (card-context.ts). */
+  cardScope: CardScope;
   /** Which of the {@link Has} characters the text holds. */
   has: number;
   /** How many ASCII digits the text holds. */

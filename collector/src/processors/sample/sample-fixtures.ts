@@ -1,3 +1,4 @@
+import { RecordedDrops } from '../../pipeline/drops.testing.js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { SpanKind, StatusCode, type Span } from '../../model/span.js';
@@ -100,6 +101,6 @@ export function traceIdWithRandomness(r: string): string {
 
 export function testContext(): { context: ProcessorContext; registry: Registry } {
   const registry = new Registry();
-  const context = { logger: pino({ level: 'silent' }), registry } as unknown as ProcessorContext;
+  const context = { logger: pino({ level: 'silent' }), registry, drops: new RecordedDrops() } as unknown as ProcessorContext;
   return { context, registry };
 }

@@ -7,6 +7,7 @@ import type { SampleConfig } from './config.js';
 import { HeadSampler } from './head-sampler.js';
 import { decision, SampleMetrics } from './metrics.js';
 import { buildPolicy } from './policies/build.js';
+import { NOT_SAMPLED, type Verdict } from './policies/policy.js';
 import { TailSampler, type TraceDecision } from './tail-sampler.js';
 
 /** The hint given with a refusal, as the other processors give it. */
@@ -60,6 +61,7 @@ export class SampleProcessor implements Processor {
           kept: (spans) => this.handOff.push(spans),
           decided: (d) => this.recordDecision(d),
           late: (spans, sampled) => this.metrics.lateSpans.inc({ decision: decision(sampled) }, spans),
+          dropped: (spans) => this.context.drops.spans('sample', 'sampled_out', spans),
           failed: (traceId, err) => {
             this.metrics.policyFailures.inc();
             this.context.logger.error({ traceId, err }, 'sampling policy failed; trace kept');
@@ -71,6 +73,16 @@ export class SampleProcessor implements Processor {
 
   async start(): Promise<void> {
     if (!this.tail) return;
+    const journal = this.context.journal;
+    if (journal) {
+      // Decisions taken before a crash: replayed and late spans of those traces follow them.
+      for (const [traceId, verdict] of journal.recoveredDecisions) this.tail.restoreDecision(traceId, parseVerdict(verdict));
+      const tail = this.tail;
+      journal.keepDecisionsWhile((traceId) => {
+        const remembered = tail.rememberedDecision(traceId);
+        return remembered === null ? undefined : formatVerdict(remembered);
+      });
+    }
     this.timer = startTicker(this.config.tail.decision_wait_ms, () => this.tick(this.clock()), this.context.logger, 'sample');
   }
 
@@ -81,7 +93,11 @@ export class SampleProcessor implements Processor {
     // Tail sampling records the final adjusted count; head-only records it here.
     const kept = this.head.sample(spans, this.tail === undefined);
     if (kept.length > 0) this.metrics.spans.inc({ stage: 'head', decision: 'sampled' }, kept.length);
-    if (kept.length < spans.length) this.metrics.spans.inc({ stage: 'head', decision: 'not_sampled' }, spans.length - kept.length);
+    if (kept.length < spans.length) {
+      this.metrics.spans.inc({ stage: 'head', decision: 'not_sampled' }, spans.length - kept.length);
+      const keptSet = new Set(kept);
+      this.context.drops.spans('sample', 'sampled_out', spans.filter((s) => !keptSet.has(s)));
+    }
     if (!this.tail) return kept.length === 0 ? Promise.resolve() : this.next.consume(kept);
     this.tail.offer(kept, this.clock());
     // Traces decided early (bounds) and late spans of kept traces go on now; refused ones wait for the tick.
@@ -109,6 +125,7 @@ export class SampleProcessor implements Processor {
   }
 
   private recordDecision(d: TraceDecision): void {
+    this.context.journal?.decide(d.traceId, formatVerdict(d.verdict));
     const m = this.metrics;
     const outcome = decision(d.sampled);
     m.traces.inc({ decision: outcome });
@@ -130,4 +147,13 @@ export class SampleProcessor implements Processor {
     decisionCache.set({ cache: 'sampled' }, this.tail.sampledCacheSize);
     decisionCache.set({ cache: 'not_sampled' }, this.tail.notSampledCacheSize);
   }
+}
+
+/** A verdict as the journal keeps it: the threshold (hex), or '-' for not sampled. */
+function formatVerdict(verdict: Verdict): string {
+  return verdict === NOT_SAMPLED ? '-' : verdict;
+}
+
+function parseVerdict(text: string): Verdict {
+  return text === '-' ? NOT_SAMPLED : text;
 }

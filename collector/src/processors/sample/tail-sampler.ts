@@ -28,6 +28,8 @@ export interface TraceDecision {
   readonly sampled: boolean;
   /** `evicted`: decided before its wait was over, because the buffer was full. */
   readonly reason: ReleaseReason;
+  /** The threshold it was kept at, undefined when not sampled: what late spans follow. */
+  readonly verdict: Verdict;
   /** Each top-level policy asked; budget policies are not asked about traces others keep. */
   readonly policies: readonly PolicyOutcome[];
 }
@@ -38,6 +40,8 @@ export interface TailSamplerEvents {
   decided?(decision: TraceDecision): void;
   /** Spans that arrived after their trace was decided, and followed the decision. */
   late?(spans: number, sampled: boolean): void;
+  /** Spans not kept: of traces decided against, or late spans of them. */
+  dropped?(spans: Span[]): void;
   /** A policy threw: the trace is kept (a bug costs the sampling, never the spans). */
   failed?(traceId: string, err: unknown): void;
 }
@@ -91,12 +95,24 @@ export class TailSampler {
     return this.cache.notSampledSize;
   }
 
+  /** A decision taken before a restart (the journal keeps them): later spans of the trace follow it. */
+  restoreDecision(traceId: string, verdict: Verdict): void {
+    this.cache.remember(traceId, verdict);
+  }
+
+  /** The decision remembered for a trace: a threshold, NOT_SAMPLED, or null when none is. */
+  rememberedDecision(traceId: string): Verdict | null {
+    const threshold = this.cache.sampledThreshold(traceId);
+    if (threshold !== undefined) return threshold;
+    return this.cache.isNotSampled(traceId) ? NOT_SAMPLED : null;
+  }
+
   /** Takes spans at `nowMs`: late ones follow their trace's decision, the rest are held. */
   offer(spans: readonly Span[], nowMs: number): void {
     this.nowMs = nowMs;
     let hold: Span[] | undefined; // only built once some span turns out late
     let lateKept: Span[] | undefined;
-    let lateDropped = 0;
+    let lateDropped: Span[] | undefined;
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
       const threshold = this.cache.sampledThreshold(span.traceId);
@@ -110,14 +126,17 @@ export class TailSampler {
         mark(span, threshold);
         (lateKept ??= []).push(span);
       } else {
-        lateDropped++;
+        (lateDropped ??= []).push(span);
       }
     }
     if (lateKept) {
       this.events.kept(lateKept);
       this.events.late?.(lateKept.length, true);
     }
-    if (lateDropped > 0) this.events.late?.(lateDropped, false);
+    if (lateDropped) {
+      this.events.late?.(lateDropped.length, false);
+      this.events.dropped?.(lateDropped);
+    }
     this.buffer.add(hold ?? spans, nowMs);
   }
 
@@ -144,11 +163,14 @@ export class TailSampler {
       verdict = SAMPLED;
     }
     this.cache.remember(trace.traceId, verdict);
+    // Decided first: the journal writes the decision before anything that follows from it.
+    this.events.decided?.({ traceId: trace.traceId, spanCount: trace.spans.length, sampled: verdict !== NOT_SAMPLED, reason, verdict, policies: outcomes });
     if (verdict !== NOT_SAMPLED) {
       for (const span of trace.spans) mark(span, verdict);
       this.events.kept(trace.spans);
+    } else {
+      this.events.dropped?.(trace.spans);
     }
-    this.events.decided?.({ traceId: trace.traceId, spanCount: trace.spans.length, sampled: verdict !== NOT_SAMPLED, reason, policies: outcomes });
   }
 
   /**

@@ -3,15 +3,28 @@ import { stitchTable, type StitchTable } from './tables.js';
 
 /** Where side-table rows go; ClickHouse in production, a fake in unit tests. */
 export interface SideTableSink {
-  insert(table: StitchTable, rows: readonly object[]): Promise<void>;
+  /** With a token, inserting the same rows under it again is a no-op (insert deduplication). */
+  insert(table: StitchTable, rows: readonly object[], dedupToken?: string): Promise<void>;
 }
 
 export function clickHouseSink(client: ClickHouseClient, database: string): SideTableSink {
   return {
-    async insert(table, rows) {
-      await client.insert({ table: stitchTable(database, table), values: rows as object[], format: 'JSONEachRow' });
+    async insert(table, rows, dedupToken) {
+      await client.insert({
+        table: stitchTable(database, table),
+        values: rows as object[],
+        format: 'JSONEachRow',
+        clickhouse_settings: dedupToken === undefined ? undefined : { insert_deduplicate: 1, insert_deduplication_token: dedupToken },
+      });
     },
   };
+}
+
+/** Rows of one journal record: inserted alone under its token, and reported once all are in (or dropped). */
+export interface SideRowsTicketed {
+  token: string;
+  /** Called once per table batch of the record when it is written or dropped. */
+  settled(): void;
 }
 
 export interface SideWriterOptions {
@@ -35,6 +48,7 @@ interface Batch {
   rows: readonly object[];
   attempts: number;
   notBeforeMs: number;
+  ticket?: SideRowsTicketed;
 }
 
 /**
@@ -58,14 +72,19 @@ export class SideTableWriter {
     return this.pending;
   }
 
-  enqueue(table: StitchTable, rows: readonly object[]): void {
-    if (rows.length === 0) return;
-    this.queue.push({ table, rows, attempts: 0, notBeforeMs: 0 });
+  /** With a ticket the rows are inserted on their own, under the ticket's token (see {@link SideRowsTicketed}). */
+  enqueue(table: StitchTable, rows: readonly object[], ticket?: SideRowsTicketed): void {
+    if (rows.length === 0) {
+      ticket?.settled();
+      return;
+    }
+    this.queue.push({ table, rows, attempts: 0, notBeforeMs: 0, ticket });
     this.pending += rows.length;
     while (this.pending > this.options.maxPendingRows && this.queue.length > 0) {
       const oldest = this.queue.shift()!;
       this.pending -= oldest.rows.length;
       this.events.dropped(oldest.table, oldest.rows.length);
+      oldest.ticket?.settled();
     }
   }
 
@@ -81,8 +100,9 @@ export class SideTableWriter {
     const due = this.queue.filter((b) => b.notBeforeMs <= nowMs);
     if (due.length === 0) return;
     this.queue = this.queue.filter((b) => b.notBeforeMs > nowMs);
+    for (const b of due) if (b.ticket) await this.writeTicketed(b, nowMs);
     const byTable = new Map<StitchTable, Batch[]>();
-    for (const b of due) byTable.set(b.table, [...(byTable.get(b.table) ?? []), b]);
+    for (const b of due) if (!b.ticket) byTable.set(b.table, [...(byTable.get(b.table) ?? []), b]);
     for (const [table, batches] of byTable) {
       const rows = batches.flatMap((b) => b.rows);
       const attempts = Math.max(...batches.map((b) => b.attempts));
@@ -102,5 +122,25 @@ export class SideTableWriter {
         }
       }
     }
+  }
+
+  /** A journal record's rows: alone, in chunks whose tokens are the same every time they are written. */
+  private async writeTicketed(batch: Batch, nowMs: number): Promise<void> {
+    const { table, rows, ticket } = batch;
+    const size = this.options.maxRowsPerInsert;
+    try {
+      for (let at = 0; at < rows.length; at += size) {
+        await this.sink.insert(table, rows.slice(at, at + size), `${ticket!.token}-${table}-${at / size}`);
+      }
+    } catch (err) {
+      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** batch.attempts);
+      // Whole again: the chunks already in are no-ops the next time, by their tokens.
+      this.queue.unshift({ ...batch, attempts: batch.attempts + 1, notBeforeMs: Number.isFinite(nowMs) ? nowMs + delay : 0 });
+      this.events.failed(table, rows.length, err);
+      return;
+    }
+    this.pending -= rows.length;
+    this.events.written(table, rows.length);
+    ticket!.settled();
   }
 }

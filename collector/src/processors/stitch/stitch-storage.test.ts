@@ -1,3 +1,4 @@
+import { RecordedDrops } from '../../pipeline/drops.testing.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ function recent(spans: Span[]): Span[] {
 }
 
 function context(database: string): ProcessorContext {
-  return { logger: pino({ level: 'silent' }), registry: new Registry(), storage: { writer: clients.writer, reader: clients.reader, database } };
+  return { logger: pino({ level: 'silent' }), registry: new Registry(), storage: { writer: clients.writer, reader: clients.reader, database }, drops: new RecordedDrops() };
 }
 
 async function storedTrace(database: string) {

@@ -10,9 +10,14 @@ import { clockSkewRow, CorrelationAggregator, ServiceGraphAggregator, type Clock
 import { clickHouseSink, SideTableWriter, type SideTableSink } from './side-writer.js';
 import { Stitcher, type ReleasedPiece, type StitchOutcome } from './stitcher.js';
 import { migrateStitchTables, STITCH_TABLES } from './tables.js';
+import type { SideRows, SideRowsTicket } from '../../pipeline/journal/stage-journal.js';
 
 /** The hint given with a refusal, as the filter processor gives it. */
 const RETRY_AFTER_SECONDS = 5;
+/** With the journal, released traces are written in records of about this many spans. */
+const SPANS_PER_OUTPUT = 20_000;
+/** With the journal, evicted traces are stitched in groups of this many (or at the next tick). */
+const EVICTED_PER_OUTPUT = 1_000;
 /** Keeps one INSERT moderate when rows piled up during an outage. */
 const MAX_ROWS_PER_INSERT = 50_000;
 /** Side-table retries: 1 s, doubling, at most a minute apart. */
@@ -46,6 +51,8 @@ export class StitchProcessor implements Processor {
   private lastFlushMs: number;
   private readonly clock: () => number;
   private readonly shutdownTimeoutMs: number;
+  /** Outputs being written to the journal; their spans are handed on once they are on disk. */
+  private readonly journaling = new Set<Promise<void>>();
 
   constructor(
     private readonly config: StitchConfig,
@@ -102,6 +109,8 @@ export class StitchProcessor implements Processor {
       clockSkewDays: this.config.clock_skew.retention_days,
     });
     this.lastFlushMs = this.clock();
+    // Side rows of outputs a crash left unwritten: again, under the same tokens (no-ops if they were in).
+    for (const { ticket, side } of this.context.journal?.recoveredSideRows ?? []) this.enqueueSide(side, ticket);
     this.timer = startTicker(this.config.decision_wait_ms, () => this.tick(this.clock()), this.context.logger, 'stitch');
   }
 
@@ -112,8 +121,9 @@ export class StitchProcessor implements Processor {
     }
     const nowMs = this.clock();
     this.buffer.add(spans, nowMs);
-    // Traces evicted by the bounds are stitched and offered now; refused spans wait for the tick.
-    if (this.stitchReleased(nowMs) > 0) void this.handOff.offer();
+    // Traces evicted by the bounds are stitched and offered now (with the journal, once enough
+    // gathered: each output is a journal record and an INSERT per side table); the rest at the tick.
+    if (this.released.length >= (this.context.journal ? EVICTED_PER_OUTPUT : 1) && this.stitchReleased(nowMs) > 0) void this.handOff.offer();
     this.updateGauges();
     return Promise.resolve();
   }
@@ -125,7 +135,7 @@ export class StitchProcessor implements Processor {
     this.stitchReleased(nowMs);
     this.stitcher.expire(nowMs);
     const flushed = this.flushIfDue(nowMs);
-    await Promise.all([this.handOff.offer(), flushed]);
+    await Promise.all([this.handOff.offer(), flushed, ...this.journaling]);
     this.updateGauges();
   }
 
@@ -135,6 +145,7 @@ export class StitchProcessor implements Processor {
     this.buffer.releaseAll();
     this.stitchReleased(this.clock());
     const deadline = Date.now() + this.shutdownTimeoutMs;
+    await Promise.all(this.journaling);
     await this.handOff.drain(this.shutdownTimeoutMs);
     this.drainAggregates();
     while (this.writer.pendingRows > 0 && Date.now() < deadline) {
@@ -155,14 +166,70 @@ export class StitchProcessor implements Processor {
     if (this.released.length === 0) return 0;
     const released = this.released;
     this.released = [];
-    try {
-      this.record(this.stitcher.stitch(released, nowMs));
-    } catch (err) {
-      // A bug here must cost the stitching, never the spans.
-      this.context.logger.error({ err, traces: released.length }, 'stitching failed; spans handed on unstitched');
+    // With the journal, in groups of whole traces: each group is one journal record holding its
+    // spans and the rows they made, and moderate records keep the encoder's buffers small.
+    for (const group of this.context.journal ? groupsOf(released, SPANS_PER_OUTPUT) : [released]) {
+      try {
+        this.record(this.stitcher.stitch(group, nowMs));
+      } catch (err) {
+        // A bug here must cost the stitching, never the spans.
+        this.context.logger.error({ err, traces: group.length }, 'stitching failed; spans handed on unstitched');
+      }
+      const spans = group.length === 1 ? group[0].spans : group.flatMap((piece) => piece.spans);
+      if (this.context.journal) this.journalOutput(spans);
+      else this.handOff.push(spans);
     }
-    for (const piece of released) this.handOff.push(piece.spans);
     return released.length;
+  }
+
+  /**
+   * With the journal, what stitching made of the released traces (spans with their orphan flags
+   * and links, and the side-table rows) is written as one record before anything of it goes on:
+   * after a crash it is replayed from there, never stitched (and counted) twice.
+   */
+  private journalOutput(spans: Span[]): void {
+    const side = this.drainSideRows();
+    const written = this.context.journal!.output(spans, side).then(
+      (ticket) => {
+        this.handOff.push(spans);
+        this.enqueueSide(side, ticket);
+        void this.handOff.offer();
+      },
+      (err: unknown) => {
+        // The spans still go on (a crash now could lose or repeat them); the journal refuses new data.
+        this.context.logger.error({ err: String(err), spans: spans.length }, 'stitch: could not journal released traces');
+        this.handOff.push(spans);
+        this.enqueueSide(side, undefined);
+      },
+    );
+    const tracked = written.finally(() => this.journaling.delete(tracked));
+    this.journaling.add(tracked);
+  }
+
+  /** Everything aggregated since the last output, by table. */
+  private drainSideRows(): SideRows {
+    const side: Record<string, readonly object[]> = {
+      [STITCH_TABLES.serviceGraph]: this.graph.drain(),
+      [STITCH_TABLES.correlations]: this.correlationRows.drain(),
+      [STITCH_TABLES.clockSkew]: this.skewRows,
+    };
+    this.skewRows = [];
+    return side;
+  }
+
+  /** Queues a journal record's side rows; the journal hears once every table's rows are in. */
+  private enqueueSide(side: SideRows, ticket: SideRowsTicket | undefined): void {
+    const tables = Object.values(STITCH_TABLES).filter((t) => (side[t]?.length ?? 0) > 0);
+    if (ticket === undefined) {
+      for (const t of tables) this.writer.enqueue(t, side[t]);
+      return;
+    }
+    let left = tables.length;
+    const settled = (): void => {
+      if (--left === 0) this.context.journal!.sideRowsWritten(ticket);
+    };
+    if (left === 0) this.context.journal!.sideRowsWritten(ticket);
+    for (const t of tables) this.writer.enqueue(t, side[t], { token: ticket.token, settled });
   }
 
   private record(outcome: StitchOutcome): void {
@@ -204,4 +271,22 @@ export class StitchProcessor implements Processor {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Consecutive pieces in groups of at least one piece and, past the first, at most `maxSpans` spans. */
+function groupsOf(pieces: ReleasedPiece[], maxSpans: number): ReleasedPiece[][] {
+  const groups: ReleasedPiece[][] = [];
+  let current: ReleasedPiece[] = [];
+  let spans = 0;
+  for (const piece of pieces) {
+    if (current.length > 0 && spans + piece.spans.length > maxSpans) {
+      groups.push(current);
+      current = [];
+      spans = 0;
+    }
+    current.push(piece);
+    spans += piece.spans.length;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }

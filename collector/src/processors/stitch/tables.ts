@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { setDedupWindow } from '../../../../exporters/clickhouse/schema.js';
 
 /**
  * The stitch processor's side tables, beside `otel_traces` in the same database. Each has its
@@ -119,6 +120,8 @@ export async function migrateStitchTables(client: ClickHouseClient, database: st
     const ttl = spec.ttl(spec.days(retention));
     await client.command({ query: spec.ddl(qualified, ttl) });
     await bringTtlTo(client, database, spec.name, ttl);
+    // Rows replayed from the journal after a crash carry their first insert's token: a no-op then.
+    await setDedupWindow(client, database, spec.name);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Reservation } from '../in-flight-budget.js';
-import { inflateWithin, MessageTooLargeError, type ZlibFormat } from '../inflate.js';
+import { decompressWithin, MessageTooLargeError, type Codec } from '../inflate.js';
 
 export { MessageTooLargeError };
 
@@ -9,10 +9,10 @@ export { MessageTooLargeError };
  */
 export type Decompressor = (message: Buffer, maxBytes: number, reservation: Reservation) => Promise<Buffer>;
 
-function zlibDecompressor(format: ZlibFormat): Decompressor {
+function codecDecompressor(codec: Codec): Decompressor {
   return async (message, maxBytes, reservation) => {
     try {
-      return await inflateWithin(message, format, maxBytes, reservation);
+      return await decompressWithin(message, codec, maxBytes, reservation);
     } catch (err) {
       if (err instanceof MessageTooLargeError) throw new MessageTooLargeError(`decompressed message exceeds the limit of ${maxBytes} bytes`);
       throw err;
@@ -21,15 +21,15 @@ function zlibDecompressor(format: ZlibFormat): Decompressor {
 }
 
 /**
- * `grpc-encoding` → decompressor. A registry rather than a switch so that codecs the gRPC
- * libraries do not offer (zstd, snappy, which OpenTelemetry Collectors send) are one entry each.
+ * `grpc-encoding` → decompressor: gzip and deflate (grpc-go's and grpc-js's), and zstd, snappy
+ * (framed) and lz4, the names github.com/mostynb/go-grpc-compression registers, which the
+ * OpenTelemetry Collector's `otlp` exporter uses for `compression: zstd | snappy`.
  */
 export class Decompressors {
   private readonly byName = new Map<string, Decompressor>();
 
   constructor() {
-    this.register('gzip', zlibDecompressor('gzip'));
-    this.register('deflate', zlibDecompressor('deflate'));
+    for (const codec of ['gzip', 'deflate', 'zstd', 'snappy', 'lz4'] as const) this.register(codec, codecDecompressor(codec));
   }
 
   register(name: string, decompressor: Decompressor): void {

@@ -5,7 +5,9 @@ import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { compressFrameSync } from 'lz4-napi';
 import { pino } from 'pino';
+import { compressSync as snappyCompress } from 'snappy';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasOpenssl, makeTestPki, type TestPki } from '../../../../exporters/otlp/certs.testing.js';
 import { waitFor } from '../../../../test/helpers/collector.js';
@@ -57,8 +59,19 @@ describe('OTLP/gRPC receiver (node:http2)', () => {
     expect((await rawCall(r.address, frame(deflateSync(body), true), { 'grpc-encoding': 'deflate' })).trailers['grpc-status']).toBe('0');
     const unknown = await rawCall(r.address, frame(body, true), { 'grpc-encoding': 'br' });
     expect(unknown.trailers['grpc-status']).toBe(String(status.UNIMPLEMENTED));
-    expect(decodeURIComponent(String(unknown.trailers['grpc-message']))).toMatch(/unsupported grpc-encoding 'br' \(supported: identity, gzip, deflate\)/);
+    expect(decodeURIComponent(String(unknown.trailers['grpc-message']))).toMatch(/unsupported grpc-encoding 'br' \(supported: identity, gzip, deflate, zstd, snappy, lz4\)/);
     expect(r.pipeline.spans).toHaveLength(2);
+  });
+
+  it('decompresses snappy and lz4, and refuses a snappy bomb with RESOURCE_EXHAUSTED', async () => {
+    const r = await start({ maxMessageBytes: 64 * 1024 });
+    const body = protobufRequest((await sdkSpans(2)).spans);
+    expect((await rawCall(r.address, frame(snappyCompress(body), true), { 'grpc-encoding': 'snappy' })).trailers['grpc-status']).toBe('0');
+    expect((await rawCall(r.address, frame(compressFrameSync(body), true), { 'grpc-encoding': 'lz4' })).trailers['grpc-status']).toBe('0');
+    expect(r.pipeline.spans).toHaveLength(4);
+    const bomb = await rawCall(r.address, frame(snappyCompress(Buffer.alloc(1024 * 1024)), true), { 'grpc-encoding': 'snappy' });
+    expect(bomb.trailers['grpc-status']).toBe(String(status.RESOURCE_EXHAUSTED));
+    expect(decodeURIComponent(String(bomb.trailers['grpc-message']))).toMatch(/decompressed message exceeds the limit of 65536 bytes/);
   });
 
   it('answers INVALID_ARGUMENT for a message that is not OTLP, UNIMPLEMENTED for another method, 415 for a non-gRPC content-type', async () => {

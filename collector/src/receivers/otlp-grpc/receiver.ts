@@ -4,8 +4,8 @@ import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.j
 import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError } from '../in-flight-budget.js';
 import type { Ingest } from '../ingest.js';
-import { OtlpDecodeError } from '../otlp/proto-decoder.js';
-import { decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
+import { OtlpDecodeError, type DecodeOptions } from '../otlp/proto-decoder.js';
+import { SLICE_BYTES, decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
 import { encodeExportTraceResponse } from '../otlp/response.js';
 import { GrpcCode, encodeRpcStatus } from '../rpc-status.js';
 import type { OtlpGrpcConfig } from './config.js';
@@ -21,6 +21,8 @@ export interface OtlpGrpcReceiverOptions {
   onConnectionRefused?: () => void;
   /** The in-flight byte budget shared with the other receivers; one of the default size of its own when absent (tests). */
   inFlight?: InFlightBudget;
+  /** The retention (and a clock, in tests) the decoders check spans' ages against; no age check when absent. */
+  decode?: DecodeOptions;
 }
 
 /**
@@ -77,7 +79,7 @@ export class OtlpGrpcReceiver {
     }
     let decoded;
     try {
-      decoded = await decodeTraceRequestInSlices(message);
+      decoded = await decodeTraceRequestInSlices(message, SLICE_BYTES, this.options.decode);
     } catch (err) {
       this.ingest.refused('grpc', 'malformed');
       throw new GrpcError(GrpcCode.INVALID_ARGUMENT, err instanceof OtlpDecodeError ? err.message : `could not decode request: ${String(err)}`);

@@ -11,7 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { capConnections } from '../../server/limits.js';
 import type { PortTransport } from '../../server/fastify.js';
-import { splitEndpoint } from '../../server/listen.js';
+import { LISTEN_BACKLOG, splitEndpoint } from '../../server/listen.js';
 import { TlsFiles } from '../../server/tls.js';
 import { Decompressors, MessageTooLargeError } from './compression.js';
 import { InFlightBudgetExceededError, IN_FLIGHT_RETRY_SECONDS, type InFlightBudget, type Reservation } from '../in-flight-budget.js';
@@ -100,7 +100,7 @@ export class GrpcUnaryServer {
     const { host, port } = splitEndpoint(endpoint);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject);
         resolve();
       });

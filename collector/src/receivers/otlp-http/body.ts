@@ -1,7 +1,23 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { InFlightBudgetExceededError, type Reservation } from '../in-flight-budget.js';
-import { inflateWithin, MessageTooLargeError } from '../inflate.js';
+import { decompressWithin, MessageTooLargeError, type Codec } from '../inflate.js';
+
+/**
+ * `Content-Encoding` → codec: every value the OpenTelemetry Collector's `otlphttp` exporter sends
+ * (its `compression` setting verbatim), plus `x-gzip` (RFC 9110).
+ */
+const CODECS: ReadonlyMap<string, Codec> = new Map([
+  ['gzip', 'gzip'],
+  ['x-gzip', 'gzip'],
+  ['deflate', 'deflate'],
+  ['zlib', 'deflate'],
+  ['zstd', 'zstd'],
+  ['snappy', 'snappy'],
+  ['x-snappy-framed', 'snappy'],
+  ['lz4', 'lz4'],
+]);
+const SUPPORTED = ['identity', ...CODECS.keys()].join(', ');
 
 /** A request the receiver refuses whole, with the HTTP status to answer. */
 export class BodyError extends Error {
@@ -14,16 +30,17 @@ export class BodyError extends Error {
 }
 
 /**
- * Reads a request body, decompressing `gzip`/`deflate`, never holding more than `limit`
- * bytes of either form: a body over the limit is refused as soon as it is known, and
- * decompression stops at `limit` output bytes, so a gzip bomb is never inflated whole.
+ * Reads a request body, decompressing it per `Content-Encoding` (CODECS), never holding more than
+ * `limit` bytes of either form: a body over the limit is refused as soon as it is known, and
+ * decompression stops at `limit` output bytes, so a bomb is never inflated whole.
  * Every byte received, and every byte inflated, is reserved in the request's in-flight
  * `reservation` as it comes (rejects with InFlightBudgetExceededError when the budget is used up).
  */
 export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number, reservation: Reservation): Promise<Buffer> {
   const encoding = (headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
-    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (supported: gzip, deflate, identity)`);
+  const codec = CODECS.get(encoding);
+  if (encoding !== 'identity' && !codec) {
+    throw new BodyError(415, `unsupported Content-Encoding '${encoding.slice(0, 50)}' (supported: ${SUPPORTED})`);
   }
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -31,9 +48,9 @@ export async function readBody(stream: Readable, headers: IncomingHttpHeaders, l
     throw new BodyError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
   }
   const raw = await collect(stream, limit, reservation);
-  if (encoding === 'identity') return raw;
+  if (!codec) return raw;
   try {
-    return await inflateWithin(raw, encoding === 'deflate' ? 'deflate' : 'gzip', limit, reservation);
+    return await decompressWithin(raw, codec, limit, reservation);
   } catch (err) {
     if (err instanceof MessageTooLargeError) throw new BodyError(413, `decompressed request body exceeds the limit of ${limit} bytes`);
     if (err instanceof InFlightBudgetExceededError) throw err;

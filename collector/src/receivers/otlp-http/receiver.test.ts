@@ -1,7 +1,9 @@
 import { request as httpsRequest } from 'node:https';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
+import { compressFrameSync } from 'lz4-napi';
 import { pino } from 'pino';
+import { compressSync as snappyCompress } from 'snappy';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasOpenssl, makeTestPki, type TestPki } from '../../../../exporters/otlp/certs.testing.js';
 import { waitFor } from '../../../../test/helpers/collector.js';
@@ -177,6 +179,30 @@ describe('OTLP/HTTP receiver: in-flight byte budget', () => {
     expect(ok.status).toBe(200);
     expect(r.pipeline.spans).toHaveLength(2);
     await waitFor(async () => (budget.usedBytes === 0 ? true : undefined), 'the budget released after the export', 5_000);
+  });
+
+  it('accepts every Content-Encoding the OpenTelemetry Collector sends, and names them when refusing another', async () => {
+    const r = await start({ maxBodyBytes: 64 * 1024 });
+    const body = protobufRequest((await sdkSpans(1)).spans);
+    const encodings: [string, Buffer][] = [
+      ['gzip', gzipSync(body)],
+      ['deflate', deflateSync(body)],
+      ['zlib', deflateSync(body)],
+      ['snappy', snappyCompress(body)],
+      ['lz4', compressFrameSync(body)],
+    ];
+    for (const [encoding, compressed] of encodings) {
+      const res = await fetch(r.url, { method: 'POST', headers: { ...PROTOBUF, 'content-encoding': encoding }, body: new Uint8Array(compressed) });
+      expect(res.status, encoding).toBe(200);
+    }
+    expect(r.pipeline.spans).toHaveLength(encodings.length);
+    const bomb = await fetch(r.url, { method: 'POST', headers: { ...PROTOBUF, 'content-encoding': 'lz4' }, body: new Uint8Array(compressFrameSync(Buffer.alloc(8 << 20))) });
+    expect(bomb.status).toBe(413);
+    const brotli = await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'br' }, body: '{}' });
+    expect(brotli.status).toBe(415);
+    expect(((await brotli.json()) as { message: string }).message).toBe(
+      "unsupported Content-Encoding 'br' (supported: identity, gzip, x-gzip, deflate, zlib, zstd, snappy, x-snappy-framed, lz4)",
+    );
   });
 
   it('counts the decompressed body against the budget while inflating', async () => {

@@ -5,9 +5,9 @@ import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
 import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError, type Reservation } from '../in-flight-budget.js';
 import type { Ingest } from '../ingest.js';
-import { OtlpDecodeError, type DecodedTraces } from '../otlp/proto-decoder.js';
-import { decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
-import { decodeTraceRequestJson, parseJsonBody } from '../otlp/json-decoder.js';
+import { OtlpDecodeError, type DecodedTraces, type DecodeOptions } from '../otlp/proto-decoder.js';
+import { SLICE_BYTES, decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
+import { decodeJsonBody } from '../otlp/json-decoder.js';
 import { encodeExportTraceResponse, exportTraceResponseJson } from '../otlp/response.js';
 import { GrpcCode, encodeRpcStatus, rpcStatusJson } from '../rpc-status.js';
 import { BodyError, readBody } from './body.js';
@@ -26,6 +26,8 @@ export interface OtlpHttpReceiverOptions {
   onConnectionRefused?: () => void;
   /** The in-flight byte budget shared with the other receivers; one of the default size of its own when absent (tests). */
   inFlight?: InFlightBudget;
+  /** The retention (and a clock, in tests) the decoders check spans' ages against; no age check when absent. */
+  decode?: DecodeOptions;
 }
 
 /**
@@ -133,7 +135,8 @@ export class OtlpHttpReceiver {
     const json = isJson(req);
     let decoded: DecodedTraces;
     try {
-      decoded = json ? decodeTraceRequestJson(parseJsonBody(body)) : await decodeTraceRequestInSlices(body);
+      const options = this.options.decode;
+      decoded = json ? decodeJsonBody(body, options) : await decodeTraceRequestInSlices(body, SLICE_BYTES, options);
     } catch (err) {
       if (!(err instanceof OtlpDecodeError)) throw err;
       this.ingest.refused('http', 'malformed');

@@ -2,15 +2,24 @@
  * What both OTLP decoders (protobuf and JSON) produce, and the pieces they share:
  * attribute insertion, shared resource/scope objects, per-span rejection bookkeeping.
  */
+import type { DropReason } from '../../pipeline/drops.js';
 import type { AttributeKinds, Attributes, InstrumentationScope, Resource, Span, ValueKind } from '../../model/span.js';
 
 export interface DecodedTraces {
   /** The valid spans, in request order. */
   spans: Span[];
-  /** Spans dropped for invalid IDs; goes to ExportTracePartialSuccess.rejected_spans. */
+  /** Spans refused (invalid, too old, no start time); goes to ExportTracePartialSuccess.rejected_spans. */
   rejectedSpans: number;
   /** Why they were dropped ('' when none were); goes to ExportTracePartialSuccess.error_message. */
   rejectionMessage: string;
+  /** The rejected spans by service and reason, for the drop ledger (sums to `rejectedSpans`). */
+  rejections?: SpanRejection[];
+}
+
+export interface SpanRejection {
+  service: string;
+  reason: Extract<DropReason, 'invalid' | 'too_old'>;
+  spans: number;
 }
 
 /**
@@ -90,23 +99,47 @@ interface Rejection {
   reason: string;
 }
 
+type RejectionReason = SpanRejection['reason'];
+
 /**
- * Counts rejected spans and keeps the first few reasons. The message is assembled at the
- * end because a scope's name may arrive after its spans on the wire.
+ * Counts rejected spans and keeps the first few reasons; rejections that share one reason
+ * (too old, no start time) are summed under it instead. The message and the per-service
+ * counts are assembled at the end because a scope's name and a resource's `service.name`
+ * may arrive after their spans on the wire.
  */
 export class RejectionLog {
   count = 0;
   private readonly detailed: Rejection[] = [];
+  /** Summary → spans, in first-seen order. */
+  private readonly summarized = new Map<string, number>();
+  /** Per resource (its service name is read at the end), spans by reason. */
+  private readonly byResource = new Map<Resource, Record<RejectionReason, number>>();
 
-  reject(spanIndex: number, scope: InstrumentationScope, reason: string): void {
+  /** One span, for a reason the message spells out (with its index and scope). */
+  reject(spanIndex: number, scope: InstrumentationScope, reason: string, resource: Resource): void {
     this.count++;
+    this.countFor(resource, 'invalid', 1);
     if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex, count: 1, scope, reason });
   }
 
   /** All `count` spans of one scope (or of a whole resource: no scope) for one reason. */
-  rejectGroup(count: number, scope: InstrumentationScope | undefined, reason: string): void {
+  rejectGroup(count: number, scope: InstrumentationScope | undefined, reason: string, resource: Resource): void {
     this.count += count;
+    this.countFor(resource, 'invalid', count);
     if (this.detailed.length < MAX_DETAILED_REJECTIONS) this.detailed.push({ spanIndex: -1, count, scope, reason });
+  }
+
+  /** One span, counted under a summary shared by many ("N spans <summary>"). */
+  rejectSummarized(resource: Resource, reason: RejectionReason, summary: string): void {
+    this.count++;
+    this.countFor(resource, reason, 1);
+    this.summarized.set(summary, (this.summarized.get(summary) ?? 0) + 1);
+  }
+
+  private countFor(resource: Resource, reason: RejectionReason, spans: number): void {
+    let counts = this.byResource.get(resource);
+    if (counts === undefined) this.byResource.set(resource, (counts = { invalid: 0, too_old: 0 }));
+    counts[reason] += spans;
   }
 
   message(): string {
@@ -115,9 +148,36 @@ export class RejectionLog {
       const spans = r.spanIndex >= 0 ? `span ${r.spanIndex}` : `${r.count} span${r.count === 1 ? '' : 's'}`;
       return `${spans}${scope}: ${r.reason}`;
     });
-    const more = this.count - this.detailed.reduce((sum, r) => sum + r.count, 0);
+    let told = this.detailed.reduce((sum, r) => sum + r.count, 0);
+    for (const [summary, count] of this.summarized) {
+      parts.push(`${count} span${count === 1 ? '' : 's'} ${summary}`);
+      told += count;
+    }
+    const more = this.count - told;
     if (more > 0) parts.push(`and ${more} more rejected span${more === 1 ? '' : 's'}`);
     return parts.join('; ');
+  }
+
+  /** The rejected spans by service and reason, for the drop ledger. */
+  rejections(): SpanRejection[] {
+    const byKey = new Map<string, SpanRejection>();
+    for (const [resource, counts] of this.byResource) {
+      for (const reason of ['invalid', 'too_old'] as const) {
+        const spans = counts[reason];
+        if (spans === 0) continue;
+        const key = `${reason}\u0000${resource.serviceName}`;
+        const entry = byKey.get(key);
+        if (entry) entry.spans += spans;
+        else byKey.set(key, { service: resource.serviceName, reason, spans });
+      }
+    }
+    return [...byKey.values()];
+  }
+
+  /** What a decoder returns: the kept spans and everything about the rejected ones. */
+  result(spans: Span[]): DecodedTraces {
+    if (this.count === 0) return { spans, rejectedSpans: 0, rejectionMessage: '' };
+    return { spans, rejectedSpans: this.count, rejectionMessage: this.message(), rejections: this.rejections() };
   }
 }
 

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Span } from '../../model/span.js';
-import { decodeTraceRequestJson, parseJsonBody } from './json-decoder.js';
+import { decodeJsonBody, decodeTraceRequestJson, parseJsonBody } from './json-decoder.js';
 import {
   ALL_ANY_VALUE_KINDS,
   EXPECTED_ANY_VALUE_KINDS,
@@ -293,9 +293,9 @@ describe('decodeTraceRequestJson: a body of the wrong shape throws OtlpDecodeErr
       'resourceSpans[0].scopeSpans[0].scope.name: expected a string, got 1',
     ],
     ['a span that is not an object', withSpan('x'), `${SPAN}: expected an object, got "x"`],
-    ['a start time that is not an integer', withSpan({ ...id, startTimeUnixNano: 'abc' }), `${SPAN}.startTimeUnixNano: expected an integer, got "abc"`],
-    ['a negative time', withSpan({ ...id, endTimeUnixNano: -1 }), `${SPAN}.endTimeUnixNano: expected an integer, got -1`],
-    ['a time past 64 bits', withSpan({ ...id, endTimeUnixNano: '18446744073709551616' }), `${SPAN}.endTimeUnixNano: expected an integer`],
+    ['a start time that is not an integer', withSpan({ ...id, startTimeUnixNano: 'abc' }), `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got "abc"`],
+    ['a negative time', withSpan({ ...id, endTimeUnixNano: -1 }), `${SPAN}.endTimeUnixNano: expected an unsigned 64-bit integer, got -1`],
+    ['a time past 64 bits', withSpan({ ...id, endTimeUnixNano: '18446744073709551616' }), `${SPAN}.endTimeUnixNano: expected an unsigned 64-bit integer`],
     ['a name that is a number', withSpan({ ...id, name: 5 }), `${SPAN}.name: expected a string, got 5`],
     ['an ID that is a number', withSpan({ ...id, traceId: 5 }), `${SPAN}.traceId: expected a hex string, got 5`],
     ['an unknown kind name', withSpan({ ...id, kind: 'SPAN_KIND_BOGUS' }), `${SPAN}.kind: expected an enum number or name, got "SPAN_KIND_BOGUS"`],
@@ -304,7 +304,7 @@ describe('decodeTraceRequestJson: a body of the wrong shape throws OtlpDecodeErr
     ['a negative count', withSpan({ ...id, droppedAttributesCount: -1 }), `${SPAN}.droppedAttributesCount: expected an unsigned 32-bit integer, got -1`],
     ['flags past 32 bits', withSpan({ ...id, flags: 2 ** 32 }), `${SPAN}.flags: expected an unsigned 32-bit integer, got 4294967296`],
     ['links that are an object', withSpan({ ...id, links: {} }), `${SPAN}.links: expected an array, got an object`],
-    ['an event time that is negative', withSpan({ ...id, events: [{ timeUnixNano: '-1' }] }), `${SPAN}.events[0].timeUnixNano: expected an integer, got "-1"`],
+    ['an event time that is negative', withSpan({ ...id, events: [{ timeUnixNano: '-1' }] }), `${SPAN}.events[0].timeUnixNano: expected an unsigned 64-bit integer, got "-1"`],
     ['an attribute key that is a number', withSpan({ ...id, attributes: [{ key: 1 }] }), `${SPAN}.attributes[0].key: expected a string, got 1`],
     [
       'two AnyValue fields',
@@ -388,6 +388,128 @@ describe('decodeTraceRequestJson: a lone surrogate (not encodable as UTF-8) reje
   });
 });
 
+describe('OTLP/JSON 64-bit integers written as JSON numbers are decoded exactly', () => {
+  /** The body as the HTTP receiver decodes it. */
+  const decodeText = (text: string) => decodeJsonBody(Buffer.from(text));
+  const ids = `"traceId":"${traceIdOf(1)}","spanId":"${spanIdOf(1)}"`;
+  const attribute = (key: string, value: string) => `{"key":"${key}","value":${value}}`;
+  const oneSpan = (span: string, resource = '{}', scope = '{}') =>
+    `{"resourceSpans":[{"resource":${resource},"scopeSpans":[{"scope":${scope},"spans":[{${ids},${span}}]}]}]}`;
+  const SPAN = 'resourceSpans[0].scopeSpans[0].spans[0]';
+
+  it('in every 64-bit field: start, end and event times, and int values in span, resource, scope, event and link attributes, arrays and kvlists', () => {
+    const big = '{"intValue":9007199254740993}';
+    const decoded = decodeText(
+      oneSpan(
+        `"startTimeUnixNano":1700000000123456789,"end_time_unix_nano":1700000000123456791,
+         "attributes":[${attribute('a', big)},${attribute('list', `{"arrayValue":{"values":[${big},{"intValue":-9007199254740993}]}}`)},
+           ${attribute('map', `{"kvlistValue":{"values":[${attribute('deep', `{"kvlistValue":{"values":[${attribute('x', big)}]}}`)}]}}`)}],
+         "events":[{"timeUnixNano":1700000000123456790,"attributes":[${attribute('e', big)}]}],
+         "links":[{"attributes":[${attribute('l', big)}]}]`,
+        `{"attributes":[${attribute('r', big)}]}`,
+        `{"attributes":[${attribute('s', big)}]}`,
+      ),
+    );
+    expect(decoded.rejectedSpans).toBe(0);
+    const span = decoded.spans[0]!;
+    expect(span.startTimeUnixNano).toBe(1700000000123456789n);
+    expect(span.endTimeUnixNano).toBe(1700000000123456791n);
+    expect(span.events[0]!.timeUnixNano).toBe(1700000000123456790n);
+    expect(span.attributes).toEqual({ a: '9007199254740993', list: '[9007199254740993,-9007199254740993]', map: '{"deep":{"x":9007199254740993}}' });
+    expect(span.events[0]!.attributes).toEqual({ e: '9007199254740993' });
+    expect(span.links[0]!.attributes).toEqual({ l: '9007199254740993' });
+    expect(span.resource.attributes).toEqual({ r: '9007199254740993' });
+    expect(span.scope.attributes).toEqual({ s: '9007199254740993' });
+  });
+
+  it.each([
+    ['the int64 extremes', '-9223372036854775808', '-9223372036854775808'],
+    ['int64 max', '9223372036854775807', '9223372036854775807'],
+    ['an exponent', '1.2345678901234567e18', '1234567890123456700'],
+    ['a negative exponent', '-12345678901234567800e-2', '-123456789012345678'],
+    ['the int64 minimum as JavaScript writes it (the double -2^63)', '-9223372036854776000', '-9223372036854775808'],
+    ['a zero fraction', '9007199254740993.000', '9007199254740993'],
+    ['a small exponent (formerly exact already)', '1e2', '100'],
+    ['a quoted exponent (protobuf JSON takes strings in any number form)', '"1.5e3"', '1500'],
+    ['a quoted big exponent', '"9.223372036854775807e18"', '9223372036854775807'],
+    ['a negative zero', '-0', '0'],
+  ])('an intValue in %s', (_what, json, expected) => {
+    const decoded = decodeText(oneSpan(`"attributes":[${attribute('i', `{"intValue":${json}}`)}]`));
+    expect(decoded.spans[0]!.attributes.i).toBe(expected);
+    expect(decoded.spans[0]!.attributeKinds).toEqual({ i: 'int' });
+  });
+
+  it.each([
+    ['an exponent', '1.700000000123456789e18', 1700000000123456789n],
+    ['a zero fraction', '1700000000123456789.0', 1700000000123456789n],
+    ['a quoted exponent', '"1.700000000123456789e18"', 1700000000123456789n],
+    ['a far future', '4102444800123456789', 4102444800123456789n],
+  ])('a time in %s', (_what, json, expected) => {
+    expect(decodeText(oneSpan(`"startTimeUnixNano":${json}`)).spans[0]!.startTimeUnixNano).toBe(expected);
+  });
+
+  it.each([
+    ['a fraction of a nanosecond', `"startTimeUnixNano":1700000000123456789.5`, `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got 1700000000123456789.5`],
+    ['a tiny fraction', `"endTimeUnixNano":1700000000123456789.0000001`, `${SPAN}.endTimeUnixNano: expected an unsigned 64-bit integer, got 1700000000123456789.0000001`],
+    ['a fraction in exponent form', `"events":[{"timeUnixNano":1.7000000001234567891e18}]`, `${SPAN}.events[0].timeUnixNano: expected an unsigned 64-bit integer, got 1.7000000001234567891e18`],
+    ['a quoted fraction', `"startTimeUnixNano":"1.5"`, `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got "1.5"`],
+    ['a negative time', `"startTimeUnixNano":-1700000000123456789`, `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got -1700000000123456789`],
+    ['a time of 2^64', `"startTimeUnixNano":18446744073709551616`, `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got 18446744073709551616`],
+    ['a huge exponent', `"startTimeUnixNano":1e999999999`, `${SPAN}.startTimeUnixNano: expected an unsigned 64-bit integer, got Infinity`],
+    ['an int of 2^63', `"attributes":[${attribute('i', '{"intValue":9223372036854775808}')}]`, `${SPAN}.attributes[0].value.intValue: expected a 64-bit integer, got 9223372036854775808`],
+    ['an int with a fraction', `"attributes":[${attribute('i', '{"intValue":9007199254740993.5}')}]`, `${SPAN}.attributes[0].value.intValue: expected a 64-bit integer, got 9007199254740993.5`],
+    ['a count past 32 bits', `"droppedAttributesCount":9007199254740993`, `${SPAN}.droppedAttributesCount: expected an unsigned 32-bit integer, got 9007199254740993`],
+    // Fields that take no integer see the number as JSON.parse gives it (no exact parse for them).
+    ['a kind past 32 bits', `"kind":12345678901234567890`, `${SPAN}.kind: expected an enum number or name, got 12345678901234567000`],
+    ['a big number for an ID', `"parentSpanId":12345678901234567890`, `${SPAN}.parentSpanId: expected a hex string, got 12345678901234567000`],
+  ])('refuses %s (400, naming the field), never rounding it', (_what, span, message) => {
+    expect(() => decodeText(oneSpan(span))).toThrow(OtlpDecodeError);
+    expect(() => decodeText(oneSpan(span))).toThrow(message);
+  });
+
+  it('refuses, after an exact parse, what the exact parser gives where no number belongs', () => {
+    // An int past 2^53, read first, sends the body to the exact parser; the fields read after it see its values.
+    const exactly = (span: string, value = '{"intValue":1}') => () =>
+      decodeText(oneSpan(`"attributes":[${attribute('first', '{"intValue":9007199254740993}')},${attribute('then', value)}]${span === '' ? '' : ','}${span}`));
+    expect(exactly(`"name":"fine"`)).not.toThrow();
+    expect(exactly(`"name":12345678901234567890`)).toThrow(`${SPAN}.name: expected a string, got 12345678901234567890`);
+    expect(exactly(`"kind":12345678901234567890`)).toThrow(`${SPAN}.kind: expected an enum number or name, got 12345678901234567890`);
+    expect(exactly(`"status":1e-400`)).toThrow(`${SPAN}.status: expected an object, got 1e-400`);
+    expect(exactly('', '{"stringValue":1e-400}')).toThrow(`${SPAN}.attributes[1].value.stringValue: expected a string, got 1e-400`);
+    expect(exactly('', '{"boolValue":9007199254740993}')).toThrow(`${SPAN}.attributes[1].value.boolValue: expected true or false, got 9007199254740993`);
+  });
+
+  it('takes a fraction below 2^53 that JSON.parse makes whole as that whole number (a known limit: no scan of the text)', () => {
+    // 17 significant digits a double cannot hold; no encoder writes such a value in an integer field.
+    const decoded = decodeText(oneSpan(`"attributes":[${attribute('i', '{"intValue":1.0000000000000001}')}]`));
+    expect(decoded.spans[0]!.attributes.i).toBe('1');
+  });
+
+  it('gives double fields exactly what JSON.parse gives, on either path', () => {
+    const doubles = ['0.30000000000000004', '9007199254740993', '1e-400', '1.0000000000000001', '1e400', '-1e400', '12345678901234567890.5', '-0', '2.5e-7'];
+    const text = oneSpan(`"attributes":[${doubles.map((d, i) => attribute(`d${i}`, `{"doubleValue":${d}}`)).join(',')}]`);
+    const exact = decodeText(text).spans[0]!;
+    const native = decodeTraceRequestJson(JSON.parse(text)).spans[0]!;
+    expect(exact.attributes).toEqual(native.attributes);
+    expect(exact.attributes.d1).toBe('9007199254740992');
+    expect(exact.attributes.d3).toBe('1');
+  });
+
+  it('decodes the official encodings identically through the exact parser', async () => {
+    // Forcing the exact path onto bodies JSON.parse reads correctly must change nothing.
+    const text = JSON.stringify(encodeJson(await sdkSpans()));
+    const forced = text.replace('{"resourceSpans":[', '{"x":9007199254740993,"resourceSpans":[');
+    expect(forced).not.toBe(text);
+    const exact = decodeText(forced);
+    const native = decodeTraceRequestJson(JSON.parse(text));
+    // Except the one number JSON.parse rounds: the SDK's double 2^60, which JavaScript writes as 1152921504606847000.
+    const large = exact.spans.find((s) => s.attributes['int.large'] !== undefined)!;
+    expect(large.attributes['int.large']).toBe('1152921504606847000');
+    large.attributes['int.large'] = String(2n ** 60n);
+    expect(exact).toStrictEqual(native);
+  });
+});
+
 describe('decodeTraceRequestJson: fuzzing official encodings', () => {
   let corpus: unknown[];
 
@@ -407,6 +529,7 @@ describe('decodeTraceRequestJson: fuzzing official encodings', () => {
     null, true, false, 0, -1, 1.5, 2 ** 64, 1e300, '', 'abc', 'NaN', '-7', '0102', 'AAAA', 'SPAN_KIND_SERVER',
     [], [{}], [null], {}, { values: 3 }, { values: [{ key: 1 }] }, { stringValue: 1 }, { arrayValue: {} },
     { kvlistValue: { values: [{}] } }, { intValue: '12345678901234567890' }, traceIdOf(3), spanIdOf(3).toUpperCase(),
+    2n ** 64n, -(2n ** 53n) - 1n, // as the exact parser gives numbers past 2^53
   ];
 
   /** Every container node of a JSON value with its parent and key. */
@@ -458,5 +581,52 @@ describe('decodeTraceRequestJson: fuzzing official encodings', () => {
     }
     expect(outcomes.ok).toBeGreaterThan(1000);
     expect(outcomes.error).toBeGreaterThan(1000);
+  });
+});
+
+describe('decodeJsonBody: fuzzing the number forms of 64-bit fields in official encodings', () => {
+  it('2,000 bodies with start times rewritten as JSON numbers of every form: exact values, or OtlpDecodeError', async () => {
+    const text = JSON.stringify(encodeJson(await sdkSpans()));
+    const random = seededRandom(2024);
+    const forms = (digits: string): Array<[string, bigint | 'refused']> => {
+      const n = BigInt(digits);
+      return [
+        [digits, n],
+        [`${digits}.000`, n],
+        [`${digits}.5`, 'refused'],
+        [`${digits[0]}.${digits.slice(1)}e${digits.length - 1}`, n],
+        [`${digits}0e-1`, n],
+        [`-${digits}`, n === 0n ? 0n : 'refused'],
+      ];
+    };
+    const outcomes = { exact: 0, refused: 0 };
+    for (let i = 0; i < 2_000; i++) {
+      const expected: bigint[] = [];
+      let refused = false;
+      const body = text.replace(/"startTimeUnixNano":"(\d+)"/g, (whole, digits: string) => {
+        if (random() < 0.5) {
+          expected.push(BigInt(digits));
+          return whole;
+        }
+        const all = forms(digits);
+        const [form, value] = all[Math.floor(random() * all.length)]!;
+        if (value === 'refused') refused = true;
+        else expected.push(value);
+        return `"startTimeUnixNano":${form}`;
+      });
+      let decoded: DecodedTraces;
+      try {
+        decoded = decodeJsonBody(Buffer.from(body));
+      } catch (err) {
+        expect(err, body.slice(0, 200)).toBeInstanceOf(OtlpDecodeError);
+        expect(refused, (err as Error).message).toBe(true);
+        outcomes.refused++;
+        continue;
+      }
+      expect(refused).toBe(false);
+      expect(decoded.spans.map((s) => s.startTimeUnixNano)).toEqual(expected);
+      outcomes.exact++;
+    }
+    expect(Math.min(outcomes.exact, outcomes.refused)).toBeGreaterThan(100);
   });
 });

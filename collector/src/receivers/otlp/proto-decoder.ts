@@ -36,15 +36,20 @@ import {
 } from './decoded-traces.js';
 import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError } from './errors.js';
+import { SpanTimeRules, type DecodeOptions } from './span-validation.js';
 import { KvlistJsonBuilder, MAX_VALUE_DEPTH, bytesAsJson, doubleAsJson, doubleAsString, quoteJsonString } from './value-format.js';
 
 export { OtlpDecodeError } from './errors.js';
 export type { DecodedTraces } from './decoded-traces.js';
+export type { DecodeOptions } from './span-validation.js';
 
-/** Decodes a protobuf ExportTraceServiceRequest; throws OtlpDecodeError on malformed bytes. */
-export function decodeTraceRequest(bytes: Uint8Array): DecodedTraces {
+/**
+ * Decodes a protobuf ExportTraceServiceRequest; throws OtlpDecodeError on malformed bytes.
+ * Spans the store could not keep as sent (see span-validation.ts) are rejected.
+ */
+export function decodeTraceRequest(bytes: Uint8Array, options?: DecodeOptions): DecodedTraces {
   if (!(bytes instanceof Uint8Array)) throw new OtlpDecodeError('request body is not a byte array');
-  const r = new ProtoReader(bytes);
+  const r = new ProtoReader(bytes, new SpanTimeRules(options));
   const spans: Span[] = [];
   const log = new RejectionLog();
   const end = bytes.length;
@@ -59,7 +64,7 @@ export function decodeTraceRequest(bytes: Uint8Array): DecodedTraces {
       skipField(r, tag, end, tagAt, 0);
     }
   }
-  return { spans, rejectedSpans: log.count, rejectionMessage: log.count === 0 ? '' : log.message() };
+  return log.result(spans);
 }
 
 const WIRE_VARINT = 0;
@@ -75,6 +80,7 @@ class ProtoReader {
   readonly view: DataView;
   /** The same memory as a Buffer, for Node's native UTF-8, hex and base64 slicing. */
   readonly text: Buffer;
+  readonly timeRules: SpanTimeRules;
   pos = 0;
   /** High 32 bits of the last varint read. */
   hi = 0;
@@ -92,8 +98,9 @@ class ProtoReader {
   /** The first field holding invalid UTF-8 since the enclosing message reset it ('' for none). */
   invalidUtf8 = '';
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, timeRules: SpanTimeRules) {
     this.bytes = bytes;
+    this.timeRules = timeRules;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -129,14 +136,21 @@ function readResourceSpans(r: ProtoReader, end: number, out: Span[], log: Reject
         skipField(r, tag, end, tagAt, 0);
     }
   }
-  if (invalid !== '') rejectSince(out, first, log, undefined, invalid);
+  if (invalid !== '') rejectSince(out, first, log, resource, undefined, invalid);
 }
 
 /** Rejects the spans kept since `first` (those of one resource or scope holding invalid UTF-8). */
-function rejectSince(out: Span[], first: number, log: RejectionLog, scope: InstrumentationScope | undefined, field: string): void {
+function rejectSince(
+  out: Span[],
+  first: number,
+  log: RejectionLog,
+  resource: Resource,
+  scope: InstrumentationScope | undefined,
+  field: string,
+): void {
   const count = out.length - first;
   out.length = first;
-  if (count > 0) log.rejectGroup(count, scope, `invalid UTF-8 in ${field}`);
+  if (count > 0) log.rejectGroup(count, scope, `invalid UTF-8 in ${field}`, resource);
 }
 
 function readResource(r: ProtoReader, end: number, resource: Resource): void {
@@ -185,7 +199,7 @@ function readScopeSpans(r: ProtoReader, end: number, resource: Resource, out: Sp
         skipField(r, tag, end, tagAt, 0);
     }
   }
-  if (invalid !== '') rejectSince(out, first, log, scope, invalid);
+  if (invalid !== '') rejectSince(out, first, log, resource, scope, invalid);
 }
 
 function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): void {
@@ -333,9 +347,10 @@ function readSpan(
     linkProblem ||
     (r.invalidUtf8 === '' ? '' : `invalid UTF-8 in ${r.invalidUtf8}`);
   if (problem !== '') {
-    log.reject(spanIndex, scope, problem);
+    log.reject(spanIndex, scope, problem, resource);
     return;
   }
+  if (!r.timeRules.admit(log, spanIndex, resource, scope, startTime, events)) return;
 
   const span: Span = {
     resource,

@@ -7,7 +7,7 @@
  * A 10 MB request otherwise blocks `/healthz` (and every other request) for ~100 ms of decoding.
  */
 import { bytesField } from '../protobuf-fields.js';
-import { decodeTraceRequest, OtlpDecodeError, type DecodedTraces } from './proto-decoder.js';
+import { decodeTraceRequest, OtlpDecodeError, type DecodedTraces, type DecodeOptions } from './proto-decoder.js';
 
 /** About 5 ms of decoding on one core. */
 export const SLICE_BYTES = 256 * 1024;
@@ -17,34 +17,37 @@ const MAX_MESSAGE_CHARS = 4096;
 /** ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans. */
 const LEVELS = [1, 2, 2];
 
-export async function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES): Promise<DecodedTraces> {
-  if (bytes.length <= sliceBytes) return decodeTraceRequest(bytes);
+export async function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<DecodedTraces> {
+  if (bytes.length <= sliceBytes) return decodeTraceRequest(bytes, options);
   let slices: Uint8Array[];
   try {
     slices = split(bytes, 0, sliceBytes);
   } catch {
-    return decodeTraceRequest(bytes); // malformed framing: the decoder names the problem and its offset
+    return decodeTraceRequest(bytes, options); // malformed framing: the decoder names the problem and its offset
   }
   const spans: DecodedTraces['spans'] = [];
   let rejectedSpans = 0;
+  const rejections: NonNullable<DecodedTraces['rejections']> = [];
   const messages: string[] = [];
   for (let i = 0; i < slices.length; i++) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     let decoded: DecodedTraces;
     try {
-      decoded = decodeTraceRequest(slices[i]);
+      decoded = decodeTraceRequest(slices[i], options);
     } catch (err) {
       // Offsets in a slice's error would mislead: decode the whole request for the real one.
-      if (err instanceof OtlpDecodeError) return decodeTraceRequest(bytes);
+      if (err instanceof OtlpDecodeError) return decodeTraceRequest(bytes, options);
       throw err;
     }
     for (const span of decoded.spans) spans.push(span);
     rejectedSpans += decoded.rejectedSpans;
+    for (const rejection of decoded.rejections ?? []) rejections.push(rejection);
     if (decoded.rejectionMessage !== '') messages.push(decoded.rejectionMessage);
   }
   let rejectionMessage = messages.join('; ');
   if (rejectionMessage.length > MAX_MESSAGE_CHARS) rejectionMessage = `${rejectionMessage.slice(0, MAX_MESSAGE_CHARS)}…`;
-  return { spans, rejectedSpans, rejectionMessage };
+  if (rejectedSpans === 0) return { spans, rejectedSpans, rejectionMessage };
+  return { spans, rejectedSpans, rejectionMessage, rejections };
 }
 
 interface Field {

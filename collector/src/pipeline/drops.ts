@@ -1,0 +1,43 @@
+import type { Span } from '../model/span.js';
+
+/**
+ * Where a span left the pipeline without being stored, or where a value of a stored span was
+ * changed. The drop ledger counts each by stage, reason and service (metrics and the
+ * `flowtrace_drops` table), so "where are my spans?" always has an answer.
+ */
+export type DropStage = 'receiver' | 'filter' | 'redact' | 'stitch' | 'sample' | 'pipeline' | 'exporter';
+
+export type DropReason =
+  /** Refused at the receiver: bad IDs, times that cannot be encoded, missing start time. */
+  | 'invalid'
+  /** Refused at the receiver: older than `storage.retention_days` (the store would drop it at insert). */
+  | 'too_old'
+  /** Refused for backpressure or a quota: the client was told to retry. */
+  | 'refused'
+  /** Dropped by a filter rule or a redaction rule that drops spans. */
+  | 'filtered'
+  /** Not kept by head or tail sampling (counted, not stored). */
+  | 'sampled_out'
+  /** An exporter's backend rejected it for good, or it kept failing: in the dead-letter directory. */
+  | 'dead_lettered'
+  /** An exporter queue was full with `full_policy: drop_oldest`, or its records were damaged on disk. */
+  | 'queue_dropped'
+  /** Accepted, but could not be encoded for an exporter (a bug or a value the decoder let through). */
+  | 'unencodable';
+
+/** Changes to the values of stored spans. */
+export type AlterationReason = 'masked' | 'truncated';
+
+/**
+ * The one place drops and alterations are reported. Every stage that does not hand a span on,
+ * and every rule that changes a stored value, calls it; it must be cheap (counters in memory,
+ * written to the table in the background) and must never throw.
+ */
+export interface DropRecorder {
+  /** Spans not stored, counted under each span's `service.name`. */
+  spans(stage: DropStage, reason: DropReason, spans: readonly Span[]): void;
+  /** Spans not stored when only a count per service is known (e.g. refused while decoding). */
+  count(stage: DropStage, reason: DropReason, service: string, spans: number): void;
+  /** Values changed on spans that are stored (masked by redaction, truncated by limits). */
+  values(stage: DropStage, reason: AlterationReason, service: string, values: number): void;
+}

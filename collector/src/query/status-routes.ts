@@ -1,0 +1,92 @@
+import { statfs } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import '../auth/request-principal.js';
+import { unrestricted } from '../auth/principal.js';
+import { SENDER_CLOCK_WINDOW_MINUTES, type SenderClock, type SenderClocks } from '../receivers/sender-clocks.js';
+import type { CollectorMetrics } from '../telemetry.js';
+
+export interface StatusRouteDeps {
+  metrics: CollectorMetrics;
+  /** `storage.data_dir`: queues, journal and (embedded) ClickHouse live there. */
+  dataDir: string;
+  retentionDays: number;
+  dropsRetentionDays: number;
+  senders: SenderClocks;
+  isReady(): boolean;
+}
+
+export interface QueueStatus {
+  exporter: string;
+  records: number;
+  spans: number;
+  /** Segment files on disk, and what `max_bytes` allows. */
+  diskBytes: number;
+  capacityBytes: number;
+  /** Since the collector started. */
+  deadLetteredSpans: number;
+  droppedSpans: number;
+}
+
+export interface CollectorStatus {
+  ready: boolean;
+  storage: {
+    /** Free and total bytes of the file system holding the data directory (null when it cannot be read). */
+    dataDirFreeBytes: number | null;
+    dataDirTotalBytes: number | null;
+    retentionDays: number;
+    dropsRetentionDays: number;
+  };
+  queues: QueueStatus[];
+  /** The clock skew of senders seen over the last minutes (see receivers/sender-clocks.ts). */
+  senders: { windowMinutes: number; clocks: SenderClock[] };
+}
+
+/** Senders listed at most. */
+const MAX_SENDERS = 100;
+
+/** `GET /api/status`: what `flowtrace doctor` checks besides sending a trace. */
+export function registerStatusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void {
+  app.get('/api/status', async (req): Promise<CollectorStatus> => {
+    const rules = req.principal.rules;
+    // Sender names are data: a principal restricted by service sees only its own services.
+    const visible = (c: SenderClock) => unrestricted(rules) || (!rules.environments?.length && (rules.services ?? []).includes(c.service));
+    return {
+      ready: deps.isReady(),
+      storage: { ...(await diskSpace(deps.dataDir)), retentionDays: deps.retentionDays, dropsRetentionDays: deps.dropsRetentionDays },
+      queues: await queues(deps.metrics),
+      senders: { windowMinutes: SENDER_CLOCK_WINDOW_MINUTES, clocks: deps.senders.report().filter(visible).slice(0, MAX_SENDERS) },
+    };
+  });
+}
+
+async function diskSpace(dir: string): Promise<{ dataDirFreeBytes: number | null; dataDirTotalBytes: number | null }> {
+  try {
+    const fs = await statfs(dir);
+    return { dataDirFreeBytes: fs.bavail * fs.bsize, dataDirTotalBytes: fs.blocks * fs.bsize };
+  } catch {
+    return { dataDirFreeBytes: null, dataDirTotalBytes: null };
+  }
+}
+
+/** Read from the queues' own gauges and counters, so the answer and /metrics always agree. */
+async function queues(metrics: CollectorMetrics): Promise<QueueStatus[]> {
+  const byExporter = new Map<string, QueueStatus>();
+  const of = (exporter: string) => {
+    let q = byExporter.get(exporter);
+    if (!q) byExporter.set(exporter, (q = { exporter, records: 0, spans: 0, diskBytes: 0, capacityBytes: 0, deadLetteredSpans: 0, droppedSpans: 0 }));
+    return q;
+  };
+  const read = async (metric: { get(): Promise<{ values: Array<{ labels: Partial<Record<string, string | number>>; value: number }> }> }, field: Exclude<keyof QueueStatus, 'exporter'>) => {
+    for (const v of (await metric.get()).values) {
+      const exporter = v.labels.exporter;
+      if (typeof exporter === 'string') of(exporter)[field] += v.value;
+    }
+  };
+  await read(metrics.queueCapacityBytes, 'capacityBytes');
+  await read(metrics.queueRecords, 'records');
+  await read(metrics.queueSpans, 'spans');
+  await read(metrics.queueDiskBytes, 'diskBytes');
+  await read(metrics.spansDeadLettered, 'deadLetteredSpans');
+  await read(metrics.spansDropped, 'droppedSpans');
+  return [...byExporter.values()];
+}
