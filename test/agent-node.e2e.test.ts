@@ -3,41 +3,31 @@
 // over HTTP — export over OTLP/gRPC to a real collector with embedded ClickHouse.
 // One request must become one trace, stitched across the service boundary, with
 // the caller's x-request-id on every span and the captured arguments capped and masked.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAgentBuilt } from '../agents/node/test/helpers/ensure-built.mjs';
 import type { SpanView } from '../collector/src/query/span-view.js';
 import { cleanup, getJson, sql, startCollector, waitFor, type RunningCollector } from './helpers/collector.js';
+import { serviceEnv, startService, stopService, type Service } from './helpers/services.js';
 
 const FIXTURES = resolve(import.meta.dirname, 'fixtures/node-services');
 const CARD = '4111 1111 1111 1111';
 const MAX_VALUE_BYTES = 64;
 
-interface Service {
-  child: ChildProcess;
-  port: number;
-  output: string[];
-}
-
 const services: Service[] = [];
 let collector: RunningCollector;
 let gateway: Service;
 
-/** Environment for a service under test: nothing of the outer OTEL_/FLOWTRACE_/NODE_OPTIONS settings leaks in. */
-function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(OTEL_|FLOWTRACE_|NODE_OPTIONS$|VITEST)/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
 /** Starts a fixture service as the user would (`node --require|--import @flowtrace/agent-node/register server.js`) and reads its port. */
-async function startService(name: string, loaderFlag: '--require' | '--import', env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [loaderFlag, '@flowtrace/agent-node/register', 'server.js'], {
-    cwd: join(FIXTURES, name),
-    env: serviceEnv({
+async function startFixture(name: string, loaderFlag: '--require' | '--import', env: Record<string, string>): Promise<Service> {
+  const service = await startService(
+    name,
+    process.execPath,
+    [loaderFlag, '@flowtrace/agent-node/register', 'server.js'],
+    join(FIXTURES, name),
+    serviceEnv({
       OTEL_SERVICE_NAME: name,
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint, // gRPC is the default protocol
       OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -45,35 +35,16 @@ async function startService(name: string, loaderFlag: '--require' | '--import', 
       FLOWTRACE_MAX_VALUE_BYTES: String(MAX_VALUE_BYTES),
       ...env,
     }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const port = await new Promise<number>((res, rej) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line);
-      const m = /^listening (\d+)$/.exec(line);
-      if (m) res(Number(m[1]));
-    });
-    child.once('exit', (code) => rej(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`)));
-  });
-  const service = { child, port, output };
+  );
   services.push(service);
   return service;
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  const exited = new Promise<void>((res) => s.child.once('exit', () => res()));
-  s.child.kill('SIGTERM'); // the agent flushes, then the process dies of the signal
-  await exited;
 }
 
 beforeAll(async () => {
   await ensureAgentBuilt();
   collector = await startCollector();
-  const orders = await startService('orders', '--import', {});
-  gateway = await startService('gateway', '--require', { ORDERS_URL: `http://127.0.0.1:${orders.port}` });
+  const orders = await startFixture('orders', '--import', {});
+  gateway = await startFixture('gateway', '--require', { ORDERS_URL: `http://127.0.0.1:${orders.port}` });
 });
 
 afterAll(async () => {

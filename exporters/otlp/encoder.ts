@@ -19,33 +19,28 @@ import { ProtoWriter } from './proto-writer.js';
 /** Encoding is synchronous: one buffer serves every call. */
 const writer = new ProtoWriter();
 
-export function encodeTraceRequest(spans: readonly Span[]): Uint8Array {
-  return encodeGroups(groupSpans(spans));
-}
-
-/**
- * The request behind `prefix` in one buffer (the journal's record header: one copy, not two),
- * and the spans in the order it holds them — grouped by resource, then scope, each group where
- * it first appears — which is the order a decoder reads them back in: the journal numbers
- * spans by it.
- */
-export function encodeTraceRequestInOrder(spans: readonly Span[], prefix: Uint8Array): { bytes: Uint8Array; order: Span[] } {
-  const groups = groupSpans(spans);
-  const order: Span[] = [];
-  for (const scopes of groups.values()) for (const list of scopes.values()) for (const span of list) order.push(span);
-  return { bytes: encodeGroups(groups, prefix), order };
-}
-
-function encodeGroups(groups: Groups, prefix?: Uint8Array): Uint8Array {
+/** `prefix`, when given, goes in front of the request in the same buffer (the journal's record header): one copy, not two. */
+export function encodeTraceRequest(spans: readonly Span[], prefix?: Uint8Array): Uint8Array {
   const w = writer;
   w.reset();
   try {
     if (prefix) w.raw(prefix);
-    for (const [resource, scopes] of groups) writeResourceSpans(w, resource, scopes);
+    for (const [resource, scopes] of groupSpans(spans)) writeResourceSpans(w, resource, scopes);
     return w.finish();
   } finally {
     w.reset();
   }
+}
+
+/**
+ * The spans in the order {@link encodeTraceRequest} writes them — grouped by resource, then
+ * scope, each group where it first appears — which is the order a decoder reads them back in.
+ * Encoding this array keeps that order: the journal numbers spans by it.
+ */
+export function inEncodingOrder(spans: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  for (const scopes of groupSpans(spans).values()) for (const list of scopes.values()) for (const span of list) out.push(span);
+  return out;
 }
 
 type Groups = Map<Resource, Map<InstrumentationScope, Span[]>>;

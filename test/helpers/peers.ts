@@ -9,11 +9,12 @@
  *
  * Nothing here is skipped or mocked: if a peer cannot be built or started, the call throws.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { launchLogged, runBuildScript, tail, tcpOpen, type LoggedProcess } from './process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const PEERS_BUILD_SCRIPT = join(ROOT, 'test/peers/build.sh');
@@ -34,39 +35,7 @@ const builds = new Map<PeerName, Promise<string>>();
 export function ensurePeer(name: PeerName): Promise<string> {
   let p = builds.get(name);
   if (!p) {
-    p = new Promise<string>((res, rej) => {
-      // Own process group, so that a timeout kills the `go build` under the script too.
-      const child = spawn('bash', [PEERS_BUILD_SCRIPT, name], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        // Progress of a (possibly minutes-long) cold build stays visible in the test output.
-        process.stderr.write(d);
-      });
-      const timer = setTimeout(() => {
-        stderr += `\nkilled after ${PEER_BUILD_TIMEOUT_MS / 1000} s\n`;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }, PEER_BUILD_TIMEOUT_MS);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        rej(new Error(`test/peers/build.sh ${name}: ${err.message}`));
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        const bin = stdout.trim().split('\n').pop() ?? '';
-        if (code !== 0 || !bin || !existsSync(bin)) {
-          rej(new Error(`test/peers/build.sh ${name} failed (exit ${code ?? signal}, stdout: ${JSON.stringify(stdout.trim())}):\n${tail(stderr, 60)}`));
-        } else {
-          res(bin);
-        }
-      });
-    });
+    p = runBuildScript(PEERS_BUILD_SCRIPT, name, PEER_BUILD_TIMEOUT_MS);
     builds.set(name, p);
     p.catch(() => builds.delete(name));
   }
@@ -89,11 +58,7 @@ export function freePort(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // process bookkeeping
 
-interface PeerProcess {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  logFile: string;
-}
+type PeerProcess = LoggedProcess;
 
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -105,28 +70,7 @@ function newTempDir(prefix: string): string {
 }
 
 function launch(bin: string, args: string[], logFile: string): PeerProcess {
-  // Output goes straight to a file (no pipes to drain), appended across restarts.
-  const fd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
-  } finally {
-    closeSync(fd);
-  }
-  running.add(child);
-  const exited = new Promise<number | null>((res) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      res(code ?? (signal ? 128 : null));
-    });
-    // spawn itself failed (e.g. ENOENT): no 'exit' follows.
-    child.once('error', (err) => {
-      running.delete(child);
-      writeFileSync(logFile, `\nspawn ${bin}: ${err.message}\n`, { flag: 'a' });
-      res(-1);
-    });
-  });
-  return { child, exited, logFile };
+  return launchLogged(bin, args, logFile, running);
 }
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL. Resolves to the exit code. */
@@ -147,10 +91,6 @@ function readLog(file: string): string {
   } catch {
     return '';
   }
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -175,22 +115,6 @@ async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   await res.arrayBuffer();
   return res.ok;
-}
-
-function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.setTimeout(1000);
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('timeout', () => {
-      s.destroy();
-      res(false);
-    });
-    s.once('error', () => res(false));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

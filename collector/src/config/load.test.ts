@@ -87,6 +87,27 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ env: { CLICKHOUSE_URL: 'ftp://x' } })).message).toBe('CLICKHOUSE_URL: expected an http:// or https:// URL');
   });
 
+  it('replaces ${env:NAME} in the file with the environment, so secrets stay out of it', () => {
+    const file = yamlFile(
+      [
+        'exporters:',
+        '  datadog:',
+        '    api_key: ${env:DD_API_KEY}',
+        '  otlp/upstream:',
+        '    endpoint: https://otlp.example.com',
+        '    headers:',
+        '      authorization: Bearer ${env:UPSTREAM_TOKEN}',
+        '      x-tenant: ${env:TENANT:-acme}',
+        '      x-literal: $${env:NOT_EXPANDED}',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file, env: { DD_API_KEY: 'k1', UPSTREAM_TOKEN: 't2' } });
+    const byType = Object.fromEntries(config.exporters.map((e) => [e.type, e.config as Record<string, unknown>]));
+    expect(byType.datadog!.api_key).toBe('k1');
+    expect(byType.otlp!.headers).toEqual({ authorization: 'Bearer t2', 'x-tenant': 'acme', 'x-literal': '${env:NOT_EXPANDED}' });
+    expect(() => loadConfig({ file, env: { UPSTREAM_TOKEN: 't2' } })).toThrow('exporters.datadog.api_key: ${env:DD_API_KEY} is not set in the environment');
+  });
+
   it('validates each exporter with its own schema and a queue block, naming the key', () => {
     const c = loadConfig({ file: yamlFile('exporters:\n  jaeger:\n  otlp/vendor:\n    endpoint: https://otlp.example.com\n    queue: { full_policy: drop_oldest }\n'), env: {} });
     expect(c.exporters.map((e) => [e.type, e.name, e.queue.full_policy])).toEqual([

@@ -49,7 +49,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const defaults = configSchema.parse({}) as unknown as Tree;
   const leaves = leafPaths(defaults);
-  const raw: Tree = options.file ? readConfigFile(options.file) : {};
+  const raw: Tree = options.file ? expandEnvReferences(readConfigFile(options.file), env, '') : {};
   // Where each value came from, so that an error names the key the user actually wrote.
   const sources = new Map<string, string>();
 
@@ -107,6 +107,30 @@ function readConfigFile(file: string): Tree {
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(file, 'expected a mapping of settings at the top level');
   return doc as Tree;
+}
+
+/**
+ * `${env:NAME}` (or `${env:NAME:-default}`) in a config file's string values is replaced by the
+ * environment variable, as in the OpenTelemetry Collector's configuration: secrets such as an
+ * exporter's API key or authorization header then live in the environment (a Kubernetes Secret,
+ * a Compose secret), never in the file. `$${` is a literal `${`. An unset variable without a
+ * default is an error naming the key and the variable.
+ */
+function expandEnvReferences<T>(value: T, env: NodeJS.ProcessEnv, path: string): T {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$?)\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, escaped: string, name: string, fallback: string | undefined) => {
+      if (escaped) return whole.slice(1);
+      const v = env[name];
+      if (v !== undefined) return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(path, `\${env:${name}} is not set in the environment`);
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnvReferences(v, env, `${path}.${i}`)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnvReferences(v, env, path ? `${path}.${k}` : k)])) as T;
+  }
+  return value;
 }
 
 /** Environment and flag values are text: convert them to the type the setting has. */

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { encodeTraceRequestInOrder } from '../../../../exporters/otlp/encoder.js';
+import { encodeTraceRequest, inEncodingOrder } from '../../../../exporters/otlp/encoder.js';
 import type { Span } from '../../model/span.js';
 import { decodeTraceRequest } from '../../receivers/otlp/proto-decoder.js';
 import { isCode, replaceDurably, syncDirectory } from '../persistent-queue/durable-fs.js';
@@ -274,7 +274,8 @@ export class Journal {
     if (spans.length > MAX_SPANS_PER_RECORD) throw new Error(`a journal record holds at most ${MAX_SPANS_PER_RECORD} spans`);
     // Numbered in the order the record holds them (grouped by resource and scope), which is
     // the order a replay decodes them in.
-    const { bytes: data, order: ordered } = encodeTraceRequestInOrder(spans, encodeSpansHeader(stage, spans.length, consumes, side));
+    const ordered = inEncodingOrder(spans);
+    const data = encodeTraceRequest(ordered, encodeSpansHeader(stage, ordered.length, consumes, side));
     const seq = await this.append(data, ordered.length);
     const live: LiveSpans = { kind: 'spans', seq, stage, resolved: new Uint8Array(ordered.length), unresolved: ordered.length, sidePending: side !== undefined };
     for (let i = 0; i < ordered.length; i++) ordered[i].position = position(seq, i);

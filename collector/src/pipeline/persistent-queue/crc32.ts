@@ -8,19 +8,18 @@ export type Crc32 = (data: Uint8Array, value?: number) => number;
 
 let table: Int32Array | undefined;
 
-/** The byte table of a reflected CRC-32 with the given (reversed) polynomial. */
-export function reflectedCrcTable(polynomial: number): Int32Array {
+function makeTable(): Int32Array {
   const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? polynomial ^ (c >>> 1) : c >>> 1;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
   return t;
 }
 
 export const tableCrc32: Crc32 = (data, value = 0) => {
-  table ??= reflectedCrcTable(0xedb88320);
+  table ??= makeTable();
   let crc = ~value;
   for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
   return ~crc >>> 0;

@@ -1,7 +1,13 @@
-import { reflectedCrcTable } from '../../pipeline/persistent-queue/crc32.js';
-
 /** CRC-32C (Castagnoli), as the snappy framing format checksums each chunk. */
-const TABLE = reflectedCrcTable(0x82f63b78);
+const TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
 
 export function crc32c(data: Uint8Array): number {
   let crc = -1;

@@ -1,0 +1,217 @@
+/**
+ * Every compose file, through the real Compose CLI's `config` (Compose v5 from the Go module
+ * proxy, test/tools/build.sh; `config` needs no daemon): docker-compose.yml alone, with each
+ * profile, and with the test override. What a user gets is checked on Compose's own resolved
+ * model: services per profile, healthchecks, restart policies, named volumes, ports published on
+ * loopback, the admin token as a secret from .env, listen addresses beyond loopback inside the
+ * containers — and the collector's environment (plus the profile's config file) is loaded by the
+ * collector's own config loader, so a setting the collector does not know fails here.
+ *
+ * The `clickhouse` and `jaeger` profiles use images that cannot be pulled on FlowTrace's build
+ * machines: they are checked here, by `config`, only. test/compose.e2e.test.ts runs the default
+ * services for real.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../collector/src/config/load.js';
+import { runCommand } from './helpers/docker.js';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TOKEN = `ft_${'a'.repeat(43)}`;
+const DEMO_SERVICES = ['gateway', 'inventory', 'payments'];
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string; network?: string; args?: Record<string, string> };
+  profiles?: string[];
+  restart?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  network_mode?: string;
+  environment?: Record<string, string | null>;
+  healthcheck?: { test: string[] };
+  ports?: Array<{ host_ip?: string; target: number; published?: string }>;
+  volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
+  networks?: Record<string, unknown>;
+  entrypoint?: string[];
+  secrets?: Array<{ source: string; target: string }>;
+  configs?: Array<{ source: string; target: string }>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
+}
+interface ComposeModel {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+  networks?: Record<string, { internal?: boolean }>;
+  secrets?: Record<string, { environment?: string }>;
+  configs?: Record<string, { file?: string }>;
+}
+
+let compose: string;
+let dir: string;
+
+/** `compose config` of the given files and profiles, with `env` as the .env file and nothing from this process's environment. */
+async function config(files: string[], profiles: string[], env: Record<string, string>): Promise<{ model: ComposeModel; stderr: string }> {
+  const envFile = join(dir, `env-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  const args = ['--env-file', envFile, ...files.flatMap((f) => ['-f', join(ROOT, f)]), ...profiles.flatMap((p) => ['--profile', p]), 'config', '--format', 'json'];
+  const r = await runCommand(compose, args, { env: { PATH: process.env.PATH, HOME: dir }, cwd: ROOT, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`compose config exited ${r.code}:\n${r.stderr}`);
+  return { model: JSON.parse(r.stdout) as ComposeModel, stderr: r.stderr };
+}
+
+/** The FLOWTRACE_* variables deploy/collector.Dockerfile sets with ENV (`ENV A=b \\` continuation lines included). */
+function collectorImageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'deploy/collector.Dockerfile'), 'utf8');
+  const envLines = dockerfile.replace(/\\\n/g, ' ').split('\n').filter((l) => l.startsWith('ENV '));
+  return Object.fromEntries(envLines.flatMap((l) => [...l.matchAll(/(FLOWTRACE_[A-Z0-9_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+}
+
+/** Loads the collector's settings the way its container would: its environment, plus FLOWTRACE_CONFIG mapped back to the repository. */
+function collectorConfig(model: ComposeModel) {
+  const service = model.services.flowtrace!;
+  const env = Object.fromEntries(Object.entries(service.environment ?? {}).filter((e): e is [string, string] => e[1] !== null && e[1] !== ''));
+  const { FLOWTRACE_CONFIG: inContainer, ...rest } = env;
+  let file: string | undefined;
+  if (inContainer) {
+    const mount = service.configs?.find((c) => c.target === inContainer);
+    if (!mount) throw new Error(`FLOWTRACE_CONFIG=${inContainer} is not a config mounted into the collector`);
+    file = model.configs![mount.source]!.file;
+  }
+  // The image's own settings first (deploy/collector.Dockerfile's ENV lines), then the service's.
+  return loadConfig({ file, env: { ...collectorImageEnv(), ...rest } });
+}
+
+beforeAll(async () => {
+  compose = await ensureTool('compose');
+  dir = mkdtempSync(join(tmpdir(), 'ft-compose-config-'));
+}, TOOL_BUILD_TIMEOUT_MS);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('docker-compose.yml (docker compose config)', () => {
+  it('brings up the collector, three demo services and the load generator, without a warning', async () => {
+    const { model, stderr } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    expect(Object.keys(model.services).sort()).toEqual(['flowtrace', 'gateway', 'inventory', 'loadgen', 'payments']);
+    expect(stderr).toBe('');
+  });
+
+  it('gives every service a restart policy (the load generator: on failure), each server a healthcheck, and starts the demo after a healthy collector', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    for (const [name, s] of Object.entries(model.services)) {
+      expect(s.restart, name).toBe(name === 'loadgen' ? 'on-failure' : 'unless-stopped');
+      expect(s.cap_drop, name).toEqual(['ALL']);
+      if (name !== 'loadgen') expect(s.healthcheck?.test[0], name).toBe('CMD');
+      if (name !== 'flowtrace') {
+        expect(s.read_only, name).toBe(true);
+        expect(s.depends_on?.flowtrace?.condition ?? s.depends_on?.gateway?.condition, name).toBe('service_healthy');
+      }
+    }
+    expect(model.services.gateway!.depends_on).toMatchObject({ inventory: { condition: 'service_healthy' }, payments: { condition: 'service_healthy' } });
+  });
+
+  it('keeps data in a named volume, publishes on 127.0.0.1 only, and listens beyond loopback inside the container', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    const collector = model.services.flowtrace!;
+    expect(collector.volumes).toEqual([expect.objectContaining({ type: 'volume', source: 'flowtrace-data', target: '/data' })]);
+    expect(Object.keys(model.volumes ?? {})).toContain('flowtrace-data');
+    expect(collector.ports!.map((p) => `${p.host_ip}:${p.published}->${p.target}`).sort()).toEqual(['127.0.0.1:4317->4317', '127.0.0.1:4318->4318', '127.0.0.1:8686->8686']);
+    const settings = collectorConfig(model);
+    expect(settings.receivers.otlp.grpc.endpoint).toBe('0.0.0.0:4317');
+    expect(settings.receivers.otlp.http.endpoint).toBe('0.0.0.0:4318');
+    expect(settings.api.endpoint).toBe('0.0.0.0:8686');
+    expect(settings.storage.data_dir).toBe('/data');
+    expect(settings.storage.clickhouse.url).toBe('');
+    expect(settings.exporters).toEqual([]);
+  });
+
+  it('takes the admin token from .env as a secret file (never in the environment), and lets agents send without credentials', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    expect(model.secrets!['flowtrace-admin-token']).toMatchObject({ environment: 'FLOWTRACE_ADMIN_TOKEN' });
+    const collector = model.services.flowtrace!;
+    expect(collector.secrets).toEqual([{ source: 'flowtrace-admin-token', target: '/run/secrets/flowtrace-admin-token' }]);
+    expect(JSON.stringify(model.services)).not.toContain(TOKEN);
+    const settings = collectorConfig(model);
+    expect(settings.auth.bootstrap_token_file).toBe('/run/secrets/flowtrace-admin-token');
+    expect(settings.auth.ingest.required).toBe(false);
+    for (const name of DEMO_SERVICES) expect(model.services[name]!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe('http://flowtrace:4317');
+  });
+
+  it('publishes on every interface only when asked (FLOWTRACE_PUBLISH_HOST), and requires ingest tokens when asked', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN, FLOWTRACE_PUBLISH_HOST: '0.0.0.0', FLOWTRACE_AUTH_INGEST_REQUIRED: 'true' });
+    expect(new Set(model.services.flowtrace!.ports!.map((p) => p.host_ip))).toEqual(new Set(['0.0.0.0']));
+    expect(collectorConfig(model).auth.ingest.required).toBe(true);
+  });
+
+  it('profile clickhouse: a ClickHouse server with its own volume, and the collector storing there once it is healthy', async () => {
+    const env = {
+      FLOWTRACE_ADMIN_TOKEN: TOKEN,
+      CLICKHOUSE_URL: 'http://clickhouse:8123',
+      CLICKHOUSE_PASSWORD: 'chpass',
+      CLICKHOUSE_GUEST_USERNAME: 'flowtrace_guest',
+      CLICKHOUSE_GUEST_PASSWORD: 'guest-password-0123456789',
+    };
+    const { model, stderr } = await config(['docker-compose.yml'], ['clickhouse'], env);
+    expect(stderr).toBe('');
+    const clickhouse = model.services.clickhouse!;
+    expect(clickhouse.volumes).toEqual([
+      expect.objectContaining({ type: 'volume', source: 'clickhouse-data' }),
+      expect.objectContaining({ type: 'bind', source: join(ROOT, 'deploy/compose/clickhouse-init'), target: '/docker-entrypoint-initdb.d', read_only: true }),
+    ]);
+    expect(clickhouse.healthcheck?.test[0]).toBe('CMD-SHELL');
+    // It refuses to start without a password (the image would make a passwordless admin).
+    expect(clickhouse.entrypoint!.join(' ')).toMatch(/-n "\$\$?CLICKHOUSE_PASSWORD" \] \|\| .*exit 2; \}; exec \/entrypoint.sh/);
+    // Only the collector shares its network, which leads nowhere else.
+    expect(Object.keys(clickhouse.networks!)).toEqual(['storage']);
+    expect(model.networks!.storage).toMatchObject({ internal: true });
+    const onStorage = Object.entries(model.services).filter(([, s]) => Object.keys(s.networks ?? {}).includes('storage')).map(([n]) => n);
+    expect(onStorage.sort()).toEqual(['clickhouse', 'flowtrace']);
+    expect(model.services.flowtrace!.depends_on!.clickhouse).toEqual({ condition: 'service_healthy', required: false });
+    const settings = collectorConfig(model);
+    expect(settings.storage.clickhouse).toMatchObject({
+      url: 'http://clickhouse:8123',
+      username: 'flowtrace',
+      password: 'chpass',
+      guest_username: 'flowtrace_guest',
+      guest_password: 'guest-password-0123456789',
+    });
+  });
+
+  it('profile jaeger: a Jaeger all-in-one, and the collector forwarding to it from the mounted config file', async () => {
+    const env = { FLOWTRACE_ADMIN_TOKEN: TOKEN, FLOWTRACE_CONFIG: '/etc/flowtrace/jaeger.yaml' };
+    const { model, stderr } = await config(['docker-compose.yml'], ['jaeger'], env);
+    expect(stderr).toBe('');
+    expect(model.services.jaeger!.ports!.map((p) => `${p.host_ip}:${p.published}->${p.target}`)).toEqual(['127.0.0.1:16686->16686']);
+    const settings = collectorConfig(model);
+    expect(settings.exporters).toEqual([expect.objectContaining({ type: 'jaeger', config: expect.objectContaining({ endpoint: 'http://jaeger:4317', protocol: 'grpc' }) })]);
+    // Without the profile, no Jaeger service and no forwarding.
+    const plain = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    expect(Object.keys(plain.model.services)).not.toContain('jaeger');
+  });
+
+  it('the test override (deploy/compose.test.yml): every container on the host network, nothing published', async () => {
+    const ports = { FT_TEST_GRPC_PORT: '14317', FT_TEST_HTTP_PORT: '14318', FT_TEST_API_PORT: '18686', FT_TEST_GATEWAY_PORT: '18080', FT_TEST_INVENTORY_PORT: '18081', FT_TEST_PAYMENTS_PORT: '18082' };
+    const { model, stderr } = await config(['docker-compose.yml', 'deploy/compose.test.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN, ...ports });
+    expect(stderr).toBe('');
+    for (const [name, s] of Object.entries(model.services)) {
+      expect(s.network_mode, name).toBe('host');
+      expect(s.ports ?? [], name).toEqual([]);
+      // Built on the host's network too, with docker-compose.yml's build settings kept.
+      expect(s.build, name).toMatchObject({ network: 'host', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
+    }
+    expect(collectorConfig(model).api.endpoint).toBe('0.0.0.0:18686');
+  });
+
+  it(".env.example names only variables that docker-compose.yml reads", () => {
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const names = [...example.matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!);
+    expect(names).toContain('FLOWTRACE_ADMIN_TOKEN');
+    // COMPOSE_PROFILES is Compose's own.
+    const unread = names.filter((n) => n !== 'COMPOSE_PROFILES' && !composeText.includes(`\${${n}`) && !composeText.includes(`environment: ${n}`));
+    expect(unread).toEqual([]);
+  });
+});

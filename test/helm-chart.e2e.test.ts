@@ -1,0 +1,344 @@
+/**
+ * The Helm chart (helm/flowtrace) against the real tools and a real API server: `helm lint
+ * --strict`, what `helm template` renders (workload kind per mode, port names, probes, security
+ * context, nothing release- or namespace-specific hard-coded), a server-side dry run of every
+ * rendered object (Istio's CRDs installed from `istioctl manifest generate` first), a real
+ * `helm install`, and `istioctl validate` / `istioctl analyze` on the Istio resources.
+ *
+ * No kubelet runs (test/helpers/kube.ts), so nothing is scheduled: `helm install` runs without
+ * --wait, and the `helm test` Pod is checked with a server-side dry run instead of being run
+ * (its script is run against a real collector by test/helm-test-script.e2e.test.ts).
+ *
+ * Part of `npm test`; the first run builds helm, istioctl, etcd, kube-apiserver and kubectl
+ * (test/tools/build.sh, ~8.5 min cold on 2 cores, then cached):
+ *
+ *   npx vitest run test/helm-chart.e2e.test.ts
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { KUBE_HOOK_TIMEOUT_MS, startKubeApiServer, type RunningKubeApiServer } from './helpers/kube.js';
+import { ensureTool } from './helpers/tools.js';
+
+const CHART = resolve(import.meta.dirname, '../helm/flowtrace');
+const CI_VALUES = readdirSync(join(CHART, 'ci'))
+  .filter((f) => f.endsWith('-values.yaml'))
+  .sort()
+  .map((f) => join(CHART, 'ci', f));
+
+/** The three value sets the chart is rendered, dry-run and analysed with. */
+const VALUE_SETS: Record<string, string[]> = {
+  default: [],
+  clickhouse: ['--set', 'clickhouse.url=http://ch:8123'],
+  istio: ['--set', 'istio.enabled=true'],
+};
+
+/** Dry-run: the three value sets, and every ci/*-values.yaml (everything-values.yaml turns on each optional part). */
+const DRY_RUN_SETS: Record<string, string[]> = {
+  ...VALUE_SETS,
+  ...Object.fromEntries(CI_VALUES.map((f) => [`ci/${basename(f)}`, ['-f', f]])),
+};
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any; // manifests are checked field by field, against what the chart renders
+  data?: Record<string, string>;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin args` (stdin = `input`), bounded by `timeoutMs`; resolves whatever the exit code. */
+function run(bin: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      rej(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    });
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+function ok(what: string, r: RunResult): string {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`bad YAML: ${d.errors[0]!.message}`);
+      return d.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+function only(objects: K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? `/${name}` : ''}, found ${found.length}: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found[0]!;
+}
+
+const isTestHook = (o: K8sObject) => o.metadata.annotations?.['helm.sh/hook'] === 'test';
+
+describe('Helm chart helm/flowtrace (helm, kube-apiserver, istioctl)', () => {
+  let helmBin: string;
+  let istioctlBin: string;
+  let serviceMonitorCrd: string;
+  let kube: RunningKubeApiServer;
+  let home: string;
+  let helmEnv: NodeJS.ProcessEnv;
+
+  const helm = (args: string[], input?: string) => run(helmBin, args, { input, env: helmEnv });
+  const template = async (release: string, namespace: string, values: string[]) =>
+    parseManifests(ok('helm template', await helm(['template', release, CHART, '--namespace', namespace, ...values])));
+  const istioctl = (args: string[], input?: string) => run(istioctlBin, args, { input, env: helmEnv });
+
+  beforeAll(async () => {
+    // One after the other (2 cores): the API server's three tools first, then ours.
+    kube = await startKubeApiServer();
+    helmBin = await ensureTool('helm');
+    istioctlBin = await ensureTool('istioctl');
+    serviceMonitorCrd = await ensureTool('servicemonitor-crd');
+    // Helm's and istioctl's caches, config and kubeconfig: private to this run, never ~/.
+    home = mkdtempSync(join(tmpdir(), 'ft-helm-'));
+    helmEnv = {
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: kube.kubeconfig,
+    };
+  }, KUBE_HOOK_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await kube?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('passes helm lint --strict with the defaults and with every ci/*-values.yaml', async () => {
+    expect(CI_VALUES.length).toBeGreaterThanOrEqual(3);
+    for (const values of [[], ...CI_VALUES.map((f) => ['-f', f])]) {
+      const r = await helm(['lint', '--strict', CHART, ...values]);
+      expect(r.code, `helm lint --strict ${values.join(' ')}:\n${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    }
+  });
+
+  it('refuses secrets written into config (values.schema.json), and takes exporter credentials as ${env:NAME}', async () => {
+    for (const set of ['config.storage.clickhouse.password=pw', 'config.exporters.datadog.api_key=plain-key', 'config.exporters.otlp/up.headers.authorization=Bearer abc']) {
+      const r = await helm(['template', 'tracing', CHART, '--set', set]);
+      expect(r.code, set).not.toBe(0);
+      expect(r.stderr, set).toMatch(/values don't meet the specifications of the schema/);
+    }
+    const rendered = await template('tracing', 'observability', [
+      '--set', 'config.exporters.datadog.api_key=${env:DD_API_KEY}',
+      '--set', 'secretEnv[0].name=DD_API_KEY', '--set', 'secretEnv[0].secretName=datadog', '--set', 'secretEnv[0].key=api-key',
+    ]);
+    expect(only(rendered, 'ConfigMap', 'tracing-flowtrace').data!['flowtrace.yaml']).toContain('api_key: ${env:DD_API_KEY}');
+    const env = only(rendered, 'StatefulSet').spec.template.spec.containers[0].env as Array<{ name: string; valueFrom?: unknown }>;
+    expect(env.find((e) => e.name === 'DD_API_KEY')?.valueFrom).toEqual({ secretKeyRef: { name: 'datadog', key: 'api-key' } });
+  });
+
+  it('refuses client certificates on the API port (probes carry none), and lets the helm test pod through a NetworkPolicy', async () => {
+    const r = await helm(['template', 'tracing', CHART, '--set', 'tls.api.existingSecret=api-tls', '--set', 'tls.api.clientCa=true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/tls.api.clientCa cannot be used in Kubernetes/);
+
+    const rendered = await template('tracing', 'observability', ['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiFrom[0].podSelector.matchLabels.role=dashboard']);
+    const policy = only(rendered, 'NetworkPolicy');
+    const testPod = only(rendered, 'Pod');
+    const admitted = (policy.spec.ingress as Array<{ from?: Array<{ podSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }>).filter((rule) =>
+      rule.from?.some((peer) => Object.entries(peer.podSelector?.matchLabels ?? { none: '' }).every(([k, v]) => testPod.metadata.labels?.[k] === v)),
+    );
+    expect(admitted.flatMap((rule) => rule.ports.map((p) => p.port)).sort()).toEqual([4318, 8686]);
+  });
+
+  it('renders a StatefulSet with a data volume claim by default, and a Deployment with clickhouse.url', async () => {
+    const single = await template('tracing', 'observability', VALUE_SETS.default!);
+    const sts = only(single, 'StatefulSet');
+    expect(single.filter((o) => o.kind === 'Deployment')).toEqual([]);
+    expect(sts.spec.volumeClaimTemplates.map((c: K8sObject) => c.metadata.name)).toEqual(['data']);
+    expect(sts.spec.serviceName).toBe(only(single, 'Service', 'tracing-flowtrace-headless').metadata.name);
+
+    const ch = await template('tracing', 'observability', VALUE_SETS.clickhouse!);
+    expect(ch.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
+    const deploy = only(ch, 'Deployment');
+    // Stateless: /data (queue, journal) is a bounded emptyDir, no volume claim.
+    expect(deploy.spec.volumeClaimTemplates).toBeUndefined();
+    expect(deploy.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data')).toEqual({ name: 'data', emptyDir: { sizeLimit: '2Gi' } });
+    const flowtraceYaml = (only(ch.filter((o) => !isTestHook(o)), 'ConfigMap') as unknown as { data: Record<string, string> }).data['flowtrace.yaml']!;
+    expect(flowtraceYaml).toContain('url: http://ch:8123');
+  });
+
+  it('names the ports grpc-otlp (appProtocol grpc), http-otlp and http-api, probes /healthz and /readyz, runs non-root on a read-only root', async () => {
+    for (const [name, values] of Object.entries(VALUE_SETS)) {
+      const objects = await template('tracing', 'observability', values);
+      const workload = only(objects, name === 'clickhouse' ? 'Deployment' : 'StatefulSet');
+      const service = only(objects, 'Service', 'tracing-flowtrace');
+      const ports = Object.fromEntries(service.spec.ports.map((p: { name: string; port: number; appProtocol?: string; targetPort: string }) => [p.name, p]));
+      expect(Object.keys(ports).sort(), name).toEqual(['grpc-otlp', 'http-api', 'http-otlp']);
+      expect(ports['grpc-otlp']).toMatchObject({ port: 4317, targetPort: 'grpc-otlp', appProtocol: 'grpc' });
+      expect(ports['http-otlp']).toMatchObject({ port: 4318, targetPort: 'http-otlp', appProtocol: 'http' });
+      expect(ports['http-api']).toMatchObject({ port: 8686, targetPort: 'http-api', appProtocol: 'http' });
+
+      const pod = workload.spec.template.spec;
+      const container = only(pod.containers.map((c: { name: string }) => ({ kind: 'Container', metadata: { name: c.name }, spec: c })), 'Container', 'collector').spec;
+      expect(container.ports.map((p: { name: string }) => p.name).sort()).toEqual(['grpc-otlp', 'http-api', 'http-otlp']);
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-api' });
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-api' });
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
+  it('renders the Istio resources only with istio.enabled=true, and labels the pods for injection', async () => {
+    const plain = await template('tracing', 'observability', VALUE_SETS.default!);
+    expect(plain.filter((o) => o.apiVersion.includes('istio.io'))).toEqual([]);
+
+    const mesh = await template('tracing', 'observability', VALUE_SETS.istio!);
+    expect(only(mesh, 'PeerAuthentication').spec.mtls.mode).toBe('STRICT');
+    expect(only(mesh, 'DestinationRule').spec).toMatchObject({ host: 'tracing-flowtrace.observability.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } });
+    expect(mesh.filter((o) => o.kind === 'Telemetry').length).toBe(2);
+    expect(only(mesh, 'StatefulSet').spec.template.metadata.labels['sidecar.istio.io/inject']).toBe('true');
+  });
+
+  it('hard-codes no release name or namespace: two renders differ only in those', async () => {
+    // Distinctive names, so that replacing them back cannot touch anything else.
+    const a = { release: 'relalpha', namespace: 'nsalpha' };
+    const b = { release: 'relbravo', namespace: 'nsbravo' };
+    for (const [name, values] of Object.entries(VALUE_SETS)) {
+      const [ra, rb] = await Promise.all(
+        [a, b].map(async (r) => ok('helm template', await helm(['template', r.release, CHART, '--namespace', r.namespace, ...values]))),
+      );
+      // Per render: the random bootstrap token and the config checksum (a hash of text that
+      // contains the names) legitimately differ.
+      const normalise = (text: string, r: typeof a) =>
+        text
+          .replaceAll(r.release, 'RELEASE')
+          .replaceAll(r.namespace, 'NAMESPACE')
+          .replace(/^(\s*token: )".*"$/gm, '$1"TOKEN"')
+          .replace(/^(\s*checksum\/config: )\S+$/gm, '$1CHECKSUM');
+      expect(normalise(rb!, b), name).toBe(normalise(ra!, a));
+      expect(ra, name).not.toMatch(/relbravo|nsbravo/);
+
+      // Every namespaced object carries the release's namespace (none falls back to `default`).
+      for (const o of parseManifests(ra!)) {
+        if (o.kind === 'Namespace') continue;
+        expect(o.metadata.namespace, `${name}: ${o.kind}/${o.metadata.name}`).toBe('nsalpha');
+        expect(o.metadata.name, `${name}: ${o.kind}`).toMatch(/^relalpha-/);
+      }
+    }
+  });
+
+  it("installs Istio's CustomResourceDefinitions from istioctl manifest generate, and the prometheus-operator's ServiceMonitor", async () => {
+    const generated = parseManifests(ok('istioctl manifest generate', await istioctl(['manifest', 'generate'])));
+    const crds = generated.filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name)).toEqual(
+      expect.arrayContaining(['peerauthentications.security.istio.io', 'destinationrules.networking.istio.io', 'telemetries.telemetry.istio.io']),
+    );
+    // Server-side apply: Istio's CRDs are too big for kubectl's last-applied annotation.
+    const manifest = crds.map((c) => JSON.stringify(c)).join('\n');
+    ok('kubectl apply CRDs', await kube.kubectlResult(['apply', '--server-side', '-f', '-'], manifest));
+    ok('kubectl wait CRDs', await kube.kubectlResult(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)]));
+
+    ok('kubectl apply ServiceMonitor CRD', await kube.kubectlResult(['apply', '--server-side', '-f', serviceMonitorCrd]));
+    ok('kubectl wait ServiceMonitor CRD', await kube.kubectlResult(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']));
+  });
+
+  // The `helm test` hooks are left out here: the test Pod names the release's ServiceAccount, which
+  // admission looks up even in a dry run. They are dry-run after the real install below.
+  it('passes a server-side dry run of every rendered object (test hooks aside), for each value set and ci/*-values.yaml', async () => {
+    expect(Object.keys(DRY_RUN_SETS)).toEqual(expect.arrayContaining(['default', 'clickhouse', 'istio', 'ci/everything-values.yaml']));
+    for (const [name, values] of Object.entries(DRY_RUN_SETS)) {
+      const namespace = `dry-${name.replace(/[^a-z0-9]+/g, '-').replace(/-yaml$/, '')}`;
+      ok('kubectl create namespace', await kube.kubectlResult(['create', 'namespace', namespace]));
+      const rendered = await template('tracing', namespace, values);
+      const objects = rendered.filter((o) => !isTestHook(o));
+      // The test Pod and its ConfigMap, unless the value set turns tests off.
+      expect([0, 2], name).toContain(rendered.length - objects.length);
+      const text = objects.map((o) => JSON.stringify(o)).join('\n');
+      const r = await kube.kubectlResult(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], text);
+      expect(r.code, `${name}:\n${r.stderr}`).toBe(0);
+      const out = JSON.parse(r.stdout) as { items: K8sObject[] };
+      expect(out.items.map((o) => `${o.kind}/${o.metadata.name}`).sort(), name).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+      // A dry run stores nothing.
+      expect((await kube.kubectl(['get', 'all', '-n', namespace, '-o', 'name'])).trim(), name).toBe('');
+    }
+  });
+
+  it('installs for real (helm install, no --wait) and every object of the release exists', async () => {
+    const namespace = 'observability';
+    const installed = ok('helm install', await helm(['install', 'tracing', CHART, '--namespace', namespace, '--create-namespace', '--set', 'istio.enabled=true']));
+    expect(installed).toMatch(/STATUS: deployed/);
+
+    const status = JSON.parse(ok('helm status', await helm(['status', 'tracing', '--namespace', namespace, '-o', 'json']))) as { info: { status: string } };
+    expect(status.info.status).toBe('deployed');
+
+    const manifest = parseManifests(ok('helm get manifest', await helm(['get', 'manifest', 'tracing', '--namespace', namespace])));
+    expect(manifest.map((o) => o.kind)).toEqual(expect.arrayContaining(['StatefulSet', 'Service', 'ConfigMap', 'Secret', 'PeerAuthentication']));
+    for (const o of manifest) {
+      const group = o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : '';
+      const stored = JSON.parse(await kube.kubectl(['get', `${o.kind.toLowerCase()}${group}/${o.metadata.name}`, '-n', namespace, '-o', 'json'])) as K8sObject;
+      expect(stored.metadata.labels?.['app.kubernetes.io/managed-by'], `${o.kind}/${o.metadata.name}`).toBe('Helm');
+      expect(stored.metadata.annotations?.['meta.helm.sh/release-name']).toBe('tracing');
+    }
+    // Test hooks are not installed by `helm install`.
+    expect((await kube.kubectlResult(['get', 'pod/tracing-flowtrace-test', '-n', namespace])).code).not.toBe(0);
+  });
+
+  it("accepts the helm test Pod (and its ConfigMap) in a server-side dry run against the installed release's namespace", async () => {
+    const text = ok(
+      'helm template',
+      await helm(['template', 'tracing', CHART, '--namespace', 'observability', '--set', 'istio.enabled=true', '--show-only', 'templates/tests/test-roundtrip.yaml']),
+    );
+    const objects = parseManifests(text);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Pod']);
+    expect(objects.every(isTestHook)).toBe(true);
+    const out = JSON.parse(ok('kubectl apply --dry-run=server', await kube.kubectlResult(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], text))) as {
+      items: K8sObject[];
+    };
+    const pod = only(out.items, 'Pod');
+    expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
+    // Server-side defaulting ran (the template sets no dnsPolicy).
+    expect(pod.spec.dnsPolicy).toBe('ClusterFirst');
+  });
+
+  it('passes istioctl validate and istioctl analyze (offline, all namespaces) on the Istio resources', async () => {
+    const dir = mkdtempSync(join(home, 'istio-'));
+    for (const values of [VALUE_SETS.istio!, ['-f', join(CHART, 'ci/istio-values.yaml')]]) {
+      const all = await template('tracing', 'observability', values);
+      const istio = all.filter((o) => o.apiVersion.includes('istio.io'));
+      expect(istio.map((o) => o.kind).sort()).toEqual(['DestinationRule', 'PeerAuthentication', 'Telemetry', 'Telemetry']);
+      const file = join(dir, 'istio.yaml');
+      writeFileSync(file, istio.map((o) => JSON.stringify(o)).join('\n---\n'));
+
+      const validate = await istioctl(['validate', '-f', file]);
+      expect(validate.code, validate.stderr + validate.stdout).toBe(0);
+      expect(validate.stdout + validate.stderr).toContain('is valid');
+
+      const analyze = await istioctl(['analyze', '--use-kube=false', '-A', file]);
+      expect(analyze.code, analyze.stderr + analyze.stdout).toBe(0);
+      expect(analyze.stdout + analyze.stderr).toMatch(/No validation issues found/);
+    }
+  });
+});
