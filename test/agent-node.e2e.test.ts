@@ -11,6 +11,7 @@ import { ensureAgentBuilt } from '../agents/node/test/helpers/ensure-built.mjs';
 import type { SpanView } from '../collector/src/query/span-view.js';
 import { cleanup, getJson, sql, startCollector, waitFor, type RunningCollector } from './helpers/collector.js';
 import { serviceEnv, startService, stopService, type Service } from './helpers/services.js';
+import { ancestors, spanNamed } from './helpers/span-tree.js';
 
 const FIXTURES = resolve(import.meta.dirname, 'fixtures/node-services');
 const CARD = '4111 1111 1111 1111';
@@ -52,19 +53,6 @@ afterAll(async () => {
   await cleanup();
 });
 
-function byName(spans: SpanView[], name: string): SpanView {
-  const found = spans.filter((s) => s.name === name);
-  if (found.length !== 1) throw new Error(`expected one span named ${name}, found ${found.length} in: ${spans.map((s) => `${s.serviceName}/${s.name}`).join(', ')}`);
-  return found[0]!;
-}
-
-function ancestors(spans: SpanView[], span: SpanView): SpanView[] {
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
-  const out: SpanView[] = [];
-  for (let p = byId.get(span.parentSpanId); p !== undefined; p = byId.get(p.parentSpanId)) out.push(p);
-  return out;
-}
-
 const METHOD_SPANS = ['CheckoutService.placeOrder', 'CheckoutService.cardLooksValid', 'OrdersClient.createOrder', 'OrderService.create', 'pricing.total'];
 
 describe('Node agent across two services', () => {
@@ -105,11 +93,11 @@ describe('Node agent across two services', () => {
     expect(ordersServer.parentSpanId).toBe(client.spanId);
 
     // Method spans sit inside their service's HTTP span, in call order.
-    const placeOrder = byName(spans, 'CheckoutService.placeOrder');
-    const createOrder = byName(spans, 'OrdersClient.createOrder');
-    const cardCheck = byName(spans, 'CheckoutService.cardLooksValid');
-    const create = byName(spans, 'OrderService.create');
-    const total = byName(spans, 'pricing.total');
+    const placeOrder = spanNamed(spans, 'CheckoutService.placeOrder');
+    const createOrder = spanNamed(spans, 'OrdersClient.createOrder');
+    const cardCheck = spanNamed(spans, 'CheckoutService.cardLooksValid');
+    const create = spanNamed(spans, 'OrderService.create');
+    const total = spanNamed(spans, 'pricing.total');
     expect(ancestors(spans, placeOrder)).toContain(gatewayServer);
     expect(cardCheck.parentSpanId).toBe(placeOrder.spanId);
     expect(createOrder.parentSpanId).toBe(placeOrder.spanId);

@@ -21,7 +21,7 @@ import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOKEN = `ft_${'a'.repeat(43)}`;
-const DEMO_SERVICES = ['gateway', 'inventory', 'payments'];
+const DEMO_SERVICES = ['gateway', 'inventory', 'orders', 'payments'];
 
 interface ComposeService {
   image?: string;
@@ -32,6 +32,7 @@ interface ComposeService {
   cap_drop?: string[];
   network_mode?: string;
   environment?: Record<string, string | null>;
+  command?: string[];
   healthcheck?: { test: string[] };
   ports?: Array<{ host_ip?: string; target: number; published?: string }>;
   volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
@@ -93,9 +94,9 @@ afterAll(() => {
 });
 
 describe('docker-compose.yml (docker compose config)', () => {
-  it('brings up the collector, three demo services and the load generator, without a warning', async () => {
+  it('brings up the collector, four demo services and the load generator, without a warning', async () => {
     const { model, stderr } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
-    expect(Object.keys(model.services).sort()).toEqual(['flowtrace', 'gateway', 'inventory', 'loadgen', 'payments']);
+    expect(Object.keys(model.services).sort()).toEqual(['flowtrace', 'gateway', 'inventory', 'loadgen', 'orders', 'payments']);
     expect(stderr).toBe('');
   });
 
@@ -110,7 +111,11 @@ describe('docker-compose.yml (docker compose config)', () => {
         expect(s.depends_on?.flowtrace?.condition ?? s.depends_on?.gateway?.condition, name).toBe('service_healthy');
       }
     }
-    expect(model.services.gateway!.depends_on).toMatchObject({ inventory: { condition: 'service_healthy' }, payments: { condition: 'service_healthy' } });
+    expect(model.services.gateway!.depends_on).toMatchObject({
+      inventory: { condition: 'service_healthy' },
+      payments: { condition: 'service_healthy' },
+      orders: { condition: 'service_healthy' },
+    });
   });
 
   it('keeps data in a named volume, publishes on 127.0.0.1 only, and listens beyond loopback inside the container', async () => {
@@ -138,6 +143,23 @@ describe('docker-compose.yml (docker compose config)', () => {
     expect(settings.auth.bootstrap_token_file).toBe('/run/secrets/flowtrace-admin-token');
     expect(settings.auth.ingest.required).toBe(false);
     for (const name of DEMO_SERVICES) expect(model.services[name]!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe('http://flowtrace:4317');
+  });
+
+  it('runs the Java orders service under the Java agent, from its own image, listening on 0.0.0.0 as a non-root user', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    const orders = model.services.orders!;
+    expect(orders.image).toBe('flowtrace-demo-java:local');
+    expect(orders.build).toMatchObject({ dockerfile: 'deploy/demo-java.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
+    expect(orders.command).toEqual(['java', '-Djava.net.preferIPv4Stack=true', '-javaagent:/opt/flowtrace/flowtrace-agent.jar', '-jar', 'spring-orders.jar']);
+    expect(orders.environment).toMatchObject({ OTEL_SERVICE_NAME: 'orders', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', SERVER_PORT: '8083', FLOWTRACE_CAPTURE_ARGS: 'true' });
+    expect(orders.ports ?? []).toEqual([]); // reached by the gateway only
+    expect(model.services.gateway!.environment!.ORDERS_URL).toBe('http://orders:8083');
+    // What the image sets: the listen address beyond loopback, and a non-root user.
+    const dockerfile = readFileSync(join(ROOT, 'deploy/demo-java.Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^ENV SERVER_ADDRESS=0\.0\.0\.0 \\$/m);
+    expect(runtime).toMatch(/^USER \$\{DEMO_UID\}:\$\{DEMO_UID\}$/m);
+    expect(runtime).toMatch(/^ARG DEMO_UID=10002$/m);
   });
 
   it('publishes on every interface only when asked (FLOWTRACE_PUBLISH_HOST), and requires ingest tokens when asked', async () => {
@@ -193,7 +215,15 @@ describe('docker-compose.yml (docker compose config)', () => {
   });
 
   it('the test override (deploy/compose.test.yml): every container on the host network, nothing published', async () => {
-    const ports = { FT_TEST_GRPC_PORT: '14317', FT_TEST_HTTP_PORT: '14318', FT_TEST_API_PORT: '18686', FT_TEST_GATEWAY_PORT: '18080', FT_TEST_INVENTORY_PORT: '18081', FT_TEST_PAYMENTS_PORT: '18082' };
+    const ports = {
+      FT_TEST_GRPC_PORT: '14317',
+      FT_TEST_HTTP_PORT: '14318',
+      FT_TEST_API_PORT: '18686',
+      FT_TEST_GATEWAY_PORT: '18080',
+      FT_TEST_INVENTORY_PORT: '18081',
+      FT_TEST_PAYMENTS_PORT: '18082',
+      FT_TEST_ORDERS_PORT: '18083',
+    };
     const { model, stderr } = await config(['docker-compose.yml', 'deploy/compose.test.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN, ...ports });
     expect(stderr).toBe('');
     for (const [name, s] of Object.entries(model.services)) {
@@ -203,6 +233,8 @@ describe('docker-compose.yml (docker compose config)', () => {
       expect(s.build, name).toMatchObject({ network: 'host', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
     }
     expect(collectorConfig(model).api.endpoint).toBe('0.0.0.0:18686');
+    expect(model.services.orders!.environment).toMatchObject({ SERVER_PORT: '18083', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:14317' });
+    expect(model.services.gateway!.environment!.ORDERS_URL).toBe('http://127.0.0.1:18083');
   });
 
   it(".env.example names only variables that docker-compose.yml reads", () => {

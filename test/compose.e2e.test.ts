@@ -7,7 +7,7 @@
  * demo images FROM it; Compose v5 (test/tools/build.sh) runs docker-compose.yml with the test
  * override deploy/compose.test.yml (host network, free loopback ports) and an env file holding a
  * fresh admin token. A checkout sent to the gateway must arrive as one stitched trace across the
- * three services under its x-request-id, read through the API with that token; the load
+ * four services (three on Node.js, orders on Java under the Java agent) under its x-request-id, read through the API with that token; the load
  * generator's requests must arrive too. Host networking would hide a service bound to 127.0.0.1,
  * so the addresses every container listens on are read from inside it and must be 0.0.0.0.
  *
@@ -17,7 +17,7 @@
  *   npx vitest run test/compose.e2e.test.ts
  *
  * Cold (no cached base root fs, no images): minutes, mostly the collector image's npm install
- * (the embedded engine, ~540 MB). Warm: the builds come from the daemon's layer cache.
+ * (the embedded engine, ~540 MB) and the Java image's JDK, Maven and Maven Central downloads. Warm: the builds come from the daemon's layer cache.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ import { ensureBaseImage, IMAGE_BUILD_TIMEOUT_MS, listeningSockets, run, runComm
 import { freePort } from './helpers/peers.js';
 import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
 
-const SERVICES = ['gateway', 'inventory', 'payments'];
+const SERVICES = ['gateway', 'inventory', 'orders', 'payments'];
 /** Own tags, so that a user's `flowtrace:local` in the same daemon is never replaced. */
 const TAG = 'e2e';
 const PROJECT = `flowtrace-e2e-${process.pid}`;
@@ -44,7 +44,7 @@ let token: string;
 let composeUp = false;
 let failed = false;
 let ready = false;
-const ports = { grpc: 0, http: 0, api: 0, gateway: 0, inventory: 0, payments: 0 };
+const ports = { grpc: 0, http: 0, api: 0, gateway: 0, inventory: 0, payments: 0, orders: 0 };
 const timings: Array<[string, number]> = [];
 
 async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
@@ -109,6 +109,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
         `FT_TEST_GATEWAY_PORT=${ports.gateway}`,
         `FT_TEST_INVENTORY_PORT=${ports.inventory}`,
         `FT_TEST_PAYMENTS_PORT=${ports.payments}`,
+        `FT_TEST_ORDERS_PORT=${ports.orders}`,
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -157,7 +158,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
     });
     expect(res.status).toBe(201);
 
-    const methods = ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge'];
+    const methods = ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place'];
     const { correlation, spans } = await timed('stitched trace arrives', () =>
       waitFor(async () => {
         const c = await api<CorrelationTraces>(`/api/correlations/${requestId}`);
@@ -179,10 +180,17 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       expect(s.attributes['flowtrace.correlation_id'], `${s.serviceName}/${s.name}`).toBe(requestId);
     }
     // Across containers: each downstream server span is the child of a gateway client span.
-    for (const service of ['inventory', 'payments']) {
+    for (const service of ['inventory', 'payments', 'orders']) {
       const server = spans.find((s) => s.kind === 'Server' && s.serviceName === service)!;
       expect(spans.find((s) => s.spanId === server.parentSpanId), `the caller of ${service}`).toMatchObject({ kind: 'Client', serviceName: 'gateway' });
     }
+    // The Java agent's method spans, under the orders container's server span, the card masked in the JVM.
+    const place = spans.find((s) => s.name === 'OrderService.place')!;
+    expect(place).toMatchObject({ serviceName: 'orders', kind: 'Internal', scope: { name: 'dev.flowtrace.agent.java' } });
+    const controller = spans.find((s) => s.spanId === place.parentSpanId)!;
+    expect(controller.name).toBe('OrderController.create');
+    expect(spans.find((s) => s.spanId === controller.parentSpanId)).toMatchObject({ kind: 'Server', serviceName: 'orders' });
+    expect(place.attributes['flowtrace.args.1']).toBe('[REDACTED]');
     expect(JSON.stringify(spans)).not.toMatch(/4111[ -]?1111/);
   }, 90_000);
 
@@ -205,7 +213,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       timeoutMs: 60_000,
     });
     expect(cli.code, cli.stderr).toBe(0);
-    for (const name of ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', ...SERVICES]) expect(cli.stdout).toContain(name);
+    for (const name of ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place', ...SERVICES]) expect(cli.stdout).toContain(name);
   }, 150_000);
 
   it('has every container listen on 0.0.0.0 on its own ports only (reachable on a bridge network too)', async () => {
@@ -214,6 +222,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       gateway: [ports.gateway],
       inventory: [ports.inventory],
       payments: [ports.payments],
+      orders: [ports.orders],
       loadgen: [],
     };
     for (const [service, want] of Object.entries(expected)) {

@@ -1,20 +1,22 @@
-// End to end: the demo system of `docker compose up` (deploy/demo/), run here directly with node
-// on free loopback ports, as its images run it: gateway → inventory and payments, each under the
-// Node agent, exporting to a real collector; the load generator plays the users.
-// A checkout crossing the three services must arrive as one trace, stitched under the caller's
+// End to end: the demo system of `docker compose up` (deploy/demo/), run here directly on free
+// loopback ports, as its images run it: gateway → inventory and payments under the Node agent, and
+// orders (the Spring Boot example of agents/java, its fat jar under the Java agent), exporting to a
+// real collector; the load generator plays the users.
+// A checkout crossing the four services must arrive as one trace, stitched under the caller's
 // x-request-id, with method spans and captured (masked) arguments, and in the service graph.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAgentBuilt } from '../agents/node/test/helpers/ensure-built.mjs';
 import type { SpanView } from '../collector/src/query/span-view.js';
 import type { CorrelationTraces, ServiceGraphEdge } from '../collector/src/query/stitch-routes.js';
 import { cleanup, getJson, startCollector, waitFor, type RunningCollector } from './helpers/collector.js';
+import { ensureJavaBuilt } from './helpers/java.js';
 import { serviceEnv, startService, stopService, type Service } from './helpers/services.js';
 
 const DEMO = resolve(import.meta.dirname, '../deploy/demo');
-const SERVICES = ['gateway', 'inventory', 'payments'];
+const SERVICES = ['gateway', 'inventory', 'orders', 'payments'];
 
 const running: Service[] = [];
 let collector: RunningCollector;
@@ -37,6 +39,30 @@ async function startDemoService(name: string, env: Record<string, string> = {}):
       FLOWTRACE_CAPTURE_ARGS: 'true',
       FLOWTRACE_CAPTURE_RETURN: 'true',
       ...env,
+    }),
+  );
+  running.push(service);
+  return service;
+}
+
+/** Starts the Java orders service with its image's command line (deploy/demo-java.Dockerfile), on a free loopback port. */
+async function startOrders(agentJar: string, appJar: string): Promise<Service> {
+  const service = await startService(
+    'orders',
+    'java',
+    ['-Djava.net.preferIPv4Stack=true', `-javaagent:${agentJar}`, '-jar', appJar],
+    dirname(appJar),
+    serviceEnv({
+      SERVER_ADDRESS: '127.0.0.1',
+      SERVER_PORT: '0',
+      OTEL_SERVICE_NAME: 'orders',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      FLOWTRACE_CAPTURE_ARGS: 'true',
+      FLOWTRACE_CAPTURE_RETURN: 'true',
     }),
   );
   running.push(service);
@@ -73,8 +99,8 @@ async function checkout(requestId: string, cardNumber: string): Promise<Response
   });
 }
 
-/** The one stored trace of a correlation ID, once it holds `names` and the three services' server spans. */
-async function stitchedTrace(requestId: string, names: string[]): Promise<{ correlation: CorrelationTraces; spans: SpanView[] }> {
+/** The one stored trace of a correlation ID, once it holds `names` and the server spans of `services`. */
+async function stitchedTrace(requestId: string, names: string[], services = SERVICES): Promise<{ correlation: CorrelationTraces; spans: SpanView[] }> {
   return waitFor(async () => {
     const correlation = await getJson<CorrelationTraces>(`${collector.apiUrl}/api/correlations/${requestId}`);
     if (correlation === undefined || correlation.traces.length === 0) return undefined;
@@ -82,7 +108,7 @@ async function stitchedTrace(requestId: string, names: string[]): Promise<{ corr
     const spans = trace?.spans ?? [];
     const have = new Set(spans.map((s) => s.name));
     const servers = new Set(spans.filter((s) => s.kind === 'Server').map((s) => s.serviceName));
-    return names.every((n) => have.has(n)) && SERVICES.every((s) => servers.has(s)) ? { correlation, spans } : undefined;
+    return names.every((n) => have.has(n)) && services.every((s) => servers.has(s)) ? { correlation, spans } : undefined;
   }, `the stitched trace of ${requestId}`);
 }
 
@@ -97,15 +123,20 @@ function parentOf(spans: SpanView[], span: SpanView): SpanView | undefined {
 }
 
 beforeAll(async () => {
-  await ensureAgentBuilt();
+  const [java] = await Promise.all([ensureJavaBuilt(), ensureAgentBuilt()]);
   collector = await startCollector();
-  const [inventory, payments] = await Promise.all([startDemoService('inventory'), startDemoService('payments')]);
+  const [inventory, payments, orders] = await Promise.all([
+    startDemoService('inventory'),
+    startDemoService('payments'),
+    startOrders(java.agentJar, java.springOrdersJar),
+  ]);
   const gateway = await startDemoService('gateway', {
     INVENTORY_URL: `http://127.0.0.1:${inventory!.port}`,
     PAYMENTS_URL: `http://127.0.0.1:${payments!.port}`,
+    ORDERS_URL: `http://127.0.0.1:${orders!.port}`,
   });
   gatewayUrl = `http://127.0.0.1:${gateway.port}`;
-});
+}, 900_000); // the Maven builds, when the jars are missing, wait their turn behind other Java tests'
 
 afterAll(async () => {
   await Promise.all(running.map(stopService));
@@ -113,16 +144,16 @@ afterAll(async () => {
 });
 
 describe('the compose demo system', () => {
-  it('stitches a checkout across gateway, inventory and payments under one correlation ID', async () => {
+  it('stitches a checkout across gateway, inventory, payments and the Java orders service under one correlation ID', async () => {
     const requestId = `demo-e2e-${randomUUID()}`;
     const res = await checkout(requestId, '4111 1111 1111 1111');
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ customer: 'ada', totalCents: 2 * 50 + 899 });
+    expect(await res.json()).toMatchObject({ orderId: expect.any(Number), customer: 'ada', totalCents: 2 * 50 + 899 });
 
-    const methods = ['CheckoutService.placeOrder', 'CheckoutService.validate', 'StockService.reserve', 'catalog.priceOf', 'PaymentService.charge', 'FraudCheck.score'];
+    const methods = ['CheckoutService.placeOrder', 'CheckoutService.validate', 'StockService.reserve', 'catalog.priceOf', 'PaymentService.charge', 'FraudCheck.score', 'OrderController.create', 'OrderService.place', 'OrderRepository.save'];
     const { correlation, spans } = await stitchedTrace(requestId, methods);
 
-    // One trace, holding every span of the three services, each carrying the caller's x-request-id.
+    // One trace, holding every span of the four services, each carrying the caller's x-request-id.
     expect(correlation.correlationId).toBe(requestId);
     expect(correlation.services).toEqual(SERVICES);
     expect(correlation.traces).toHaveLength(1);
@@ -136,7 +167,7 @@ describe('the compose demo system', () => {
     // Across the wire: each downstream server span is the child of a gateway client span.
     const server = (service: string) => spans.find((s) => s.kind === 'Server' && s.serviceName === service)!;
     expect(server('gateway').parentSpanId).toBe('');
-    for (const service of ['inventory', 'payments']) {
+    for (const service of ['inventory', 'payments', 'orders']) {
       const caller = parentOf(spans, server(service));
       expect(caller, `the caller of ${service}`).toMatchObject({ kind: 'Client', serviceName: 'gateway' });
     }
@@ -145,7 +176,7 @@ describe('the compose demo system', () => {
     const placeOrder = one(spans, 'CheckoutService.placeOrder');
     expect(one(spans, 'CheckoutService.validate').parentSpanId).toBe(placeOrder.spanId);
     const calls = spans.filter((s) => s.name === 'Downstream.post');
-    expect(calls.map((s) => s.attributes['flowtrace.args.0']).sort()).toEqual(['"/charge"', '"/reserve"']);
+    expect(calls.map((s) => s.attributes['flowtrace.args.0']).sort()).toEqual(['"/charge"', '"/orders"', '"/reserve"']);
     for (const call of calls) expect(call.parentSpanId).toBe(placeOrder.spanId);
     const charge = one(spans, 'PaymentService.charge');
     expect(charge.serviceName).toBe('payments');
@@ -157,13 +188,23 @@ describe('the compose demo system', () => {
     const reserve = one(spans, 'StockService.reserve');
     expect(reserve.serviceName).toBe('inventory');
     for (const p of spans.filter((s) => s.name === 'catalog.priceOf')) expect(p.parentSpanId).toBe(reserve.spanId);
+    // The Java service's method spans, under its server span, the card number masked in the JVM.
+    const place = one(spans, 'OrderService.place');
+    expect(place.serviceName).toBe('orders');
+    expect(parentOf(spans, place)).toMatchObject({ name: 'OrderController.create', serviceName: 'orders' });
+    expect(parentOf(spans, parentOf(spans, place)!)).toBe(server('orders'));
+    expect(one(spans, 'OrderRepository.save').parentSpanId).toBe(place.spanId);
+    expect(place.attributes['code.function.name']).toBe('com.example.orders.OrderService.place');
+    expect(place.attributes['flowtrace.args.0']).toBe('"ada"');
+    expect(place.attributes['flowtrace.args.1']).toBe('[REDACTED]');
+    expect(String(place.attributes['flowtrace.return'])).toMatch(/^Order \{"id": \d+, "customer": "ada"/);
     expect(JSON.stringify(spans)).not.toMatch(/4111[ -]?1111/);
 
-    // The service graph has both edges out of the gateway.
+    // The service graph has the three edges out of the gateway.
     const edges = await waitFor(async () => {
       const graph = await getJson<{ edges: ServiceGraphEdge[] }>(`${collector.apiUrl}/api/service-graph?lookback=1h`);
       const pairs = new Set(graph?.edges.map((e) => `${e.caller}->${e.callee}`));
-      return pairs.has('gateway->inventory') && pairs.has('gateway->payments') ? graph!.edges : undefined;
+      return ['inventory', 'payments', 'orders'].every((callee) => pairs.has(`gateway->${callee}`)) ? graph!.edges : undefined;
     }, 'the service graph edges out of the gateway');
     expect(edges.filter((e) => e.caller === 'gateway').every((e) => e.calls >= 1)).toBe(true);
   });
@@ -172,10 +213,12 @@ describe('the compose demo system', () => {
     const requestId = `demo-e2e-${randomUUID()}`;
     const res = await checkout(requestId, '4000 0000 0000 0002');
     expect(res.status).toBe(402);
-    const { spans } = await stitchedTrace(requestId, ['PaymentService.charge', 'StockService.release']);
+    // No order is recorded: the orders service is not called.
+    const { spans } = await stitchedTrace(requestId, ['PaymentService.charge', 'StockService.release'], ['gateway', 'inventory', 'payments']);
     expect(one(spans, 'PaymentService.charge').status.code).toBe('Error');
     expect(one(spans, 'StockService.release').serviceName).toBe('inventory');
     expect(spans.find((s) => s.kind === 'Server' && s.serviceName === 'payments')!.attributes['http.response.status_code']).toBe(402);
+    expect(spans.filter((s) => s.serviceName === 'orders')).toEqual([]);
   });
 
   it('has the load generator send requests that each arrive under their own x-request-id', async () => {

@@ -13,10 +13,10 @@ export interface Service {
   output: string[];
 }
 
-/** The environment of a service under test: nothing of the test runner's OTEL_/FLOWTRACE_/NODE_OPTIONS/PORT/HOST settings leaks in. */
+/** The environment of a service under test: nothing of the test runner's OTEL_/FLOWTRACE_/NODE_OPTIONS/JAVA_TOOL_OPTIONS/PORT/HOST settings leaks in. */
 export function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(OTEL_|FLOWTRACE_|NODE_OPTIONS$|VITEST|PORT$|HOST$)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!/^(OTEL_|FLOWTRACE_|NODE_OPTIONS$|JAVA_TOOL_OPTIONS$|VITEST|PORT$|HOST$)/.test(k)) env[k] = v;
   return { ...env, ...extra };
 }
 

@@ -151,8 +151,11 @@ export function isCardInteger(value: number | bigint, key: string): boolean {
   return isCardNumber(String(value));
 }
 
-// Runs of digit groups joined by single spaces or dashes, not glued to a word or a decimal point.
-const NUMBER_RUN = /(?<![\w-]|\d\.)\d+(?:[ -]\d+)*(?![\w-]|\.\d)/g;
+// Where a run of digit groups joined by single spaces or dashes starts: not glued to a word or a
+// decimal point before it. Its groups and its end are found in code (groupsEnd, runEnd): a
+// `\d+(?:[ -]\d+)*(?![\w-]|\.\d)` made the engine retry every shorter run at every group of
+// `1 1 1 … 1x`, quadratic.
+const NUMBER_START = /(?<![\w-]|\d\.)\d/g;
 const NAME_CHAR = /[A-Za-z0-9_.-]/;
 
 /**
@@ -164,16 +167,55 @@ const NAME_CHAR = /[A-Za-z0-9_.-]/;
 export function maskCards(text: string, key: string, mask: string): string {
   if (idOnly(key)) return text;
   const named = key !== '' && keyNamesCard(key);
-  return text.replace(NUMBER_RUN, (run: string, offset: number) => {
-    let out = '';
+  const starts = new RegExp(NUMBER_START.source, 'g');
+  let out = '';
+  let copiedText = 0;
+  for (let m = starts.exec(text); m !== null; m = starts.exec(text)) {
+    const offset = m.index;
+    const end = groupsEnd(text, offset);
+    starts.lastIndex = end;
+    const stop = runEnd(text, offset, end);
+    if (stop < 0) continue;
+    const run = text.slice(offset, stop);
+    let masked = '';
     let copied = 0;
-    for (const [start, end] of cardsIn(run)) {
+    for (const [start, cardEnd] of cardsIn(run)) {
       if (!named && idOnly(fieldNameBefore(text, offset + start))) continue;
-      out += run.slice(copied, start) + mask;
-      copied = end;
+      masked += run.slice(copied, start) + mask;
+      copied = cardEnd;
     }
-    return copied === 0 ? run : out + run.slice(copied);
-  });
+    if (copied === 0) continue;
+    out += text.slice(copiedText, offset) + masked + run.slice(copied);
+    copiedText = stop;
+  }
+  return copiedText === 0 ? text : out + text.slice(copiedText);
+}
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/** The end of the digit groups joined by single spaces or dashes that start at `start`. */
+function groupsEnd(text: string, start: number): number {
+  let i = start;
+  for (;;) {
+    while (isDigit(text[i])) i++;
+    const sep = text[i];
+    if ((sep !== ' ' && sep !== '-') || !isDigit(text[i + 1])) return i;
+    i++;
+  }
+}
+
+/**
+ * Where the run [start, end) ends as a number not glued to a word or a decimal point after it:
+ * its end, else the end of its groups before its last space (a dash glues), else -1.
+ */
+function runEnd(text: string, start: number, end: number): number {
+  for (;;) {
+    const next = text[end];
+    const glued = next !== undefined && (/[\w-]/.test(next) || (next === '.' && isDigit(text[end + 1])));
+    if (!glued) return end;
+    end = text.lastIndexOf(' ', end - 1);
+    if (end <= start) return -1;
+  }
 }
 
 /** The [start, end) of each card number in a run of digit groups. */

@@ -16,7 +16,16 @@ import { CORRELATION_ATTRIBUTE, MethodSpan } from './method-span.js';
 export const CORRELATION_BAGGAGE_KEY = 'flowtrace.correlation_id';
 /** Incoming headers that name a request, in order of preference (Envoy and Istio set x-request-id). */
 export const CORRELATION_HEADERS = ['x-request-id', 'x-correlation-id'] as const;
-const MAX_ID_LENGTH = 128;
+// What a client may name its request with (agents/conformance/correlation/ids.json): anything else
+// (spaces, quotes, commas, `<`, CR/LF, non-ASCII) would be propagated into other services'
+// headers, baggage and logs, so it is replaced with a new ID.
+const VALID_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The ID `raw` names once trimmed, or undefined when it is not an acceptable ID. */
+export function acceptCorrelationId(raw: string | undefined): string | undefined {
+  const v = raw?.trim();
+  return v !== undefined && VALID_ID.test(v) ? v : undefined;
+}
 
 export function newCorrelationId(): string {
   return randomUUID();
@@ -24,8 +33,8 @@ export function newCorrelationId(): string {
 
 /** The correlation ID a context carries: its baggage entry, else the one on its active span. */
 export function correlationOf(ctx: Context): string | undefined {
-  const fromBaggage = baggageOf(ctx)?.getEntry(CORRELATION_BAGGAGE_KEY)?.value;
-  if (fromBaggage !== undefined && fromBaggage !== '') return fromBaggage;
+  const fromBaggage = acceptCorrelationId(baggageOf(ctx)?.getEntry(CORRELATION_BAGGAGE_KEY)?.value);
+  if (fromBaggage !== undefined) return fromBaggage;
   return correlationOfSpan(trace.getSpan(ctx));
 }
 
@@ -45,8 +54,7 @@ export function withCorrelation(ctx: Context, id: string): Context {
 
 function headerValue(getter: TextMapGetter, carrier: unknown, name: string): string | undefined {
   const raw = getter.get(carrier, name);
-  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-  return v === undefined || v === '' ? undefined : v.slice(0, MAX_ID_LENGTH);
+  return acceptCorrelationId(Array.isArray(raw) ? raw[0] : raw);
 }
 
 function carrierHas(carrier: unknown, name: string): boolean {
@@ -67,7 +75,7 @@ export class CorrelationPropagator implements TextMapPropagator {
       id = headerValue(getter, carrier, header);
       if (id !== undefined) break;
     }
-    id ??= baggageOf(ctx)?.getEntry(CORRELATION_BAGGAGE_KEY)?.value || newCorrelationId();
+    id ??= acceptCorrelationId(baggageOf(ctx)?.getEntry(CORRELATION_BAGGAGE_KEY)?.value) ?? newCorrelationId();
     return withCorrelation(ctx, id);
   }
 

@@ -17,6 +17,8 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { exceptionAttributes } from './exception.js';
+import { formatText } from './serialize.js';
 import { durationHrTime, perfFromTimeInput, toHrTime, type Anchor } from './time.js';
 
 /** What every method span shares: where it goes when it ends, and who made it. */
@@ -43,6 +45,8 @@ export interface CallSite {
 
 export const CORRELATION_ATTRIBUTE = 'flowtrace.correlation_id';
 const NO_LINKS: Link[] = [];
+// The cap of a message recorded through the Span API, which does not know the tracer's setting.
+const RECORDED_MAX_BYTES = 512;
 const NO_EVENTS: TimedEvent[] = [];
 
 /**
@@ -136,15 +140,16 @@ export class MethodSpan implements Span, ReadableSpan {
     return this.endPerf < 0;
   }
 
+  /** For instrumentations and application code that record an error on a method span: masked as the agent's own (exception.ts). */
   recordException(exception: Exception, time?: TimeInput): void {
-    const attributes: Attributes = {};
-    if (typeof exception === 'string') {
-      attributes['exception.message'] = exception;
-    } else if (exception !== null && typeof exception === 'object') {
-      const type = exception.code ?? exception.name;
+    let attributes: Attributes;
+    if (typeof exception === 'string') attributes = { 'exception.message': formatText(exception, RECORDED_MAX_BYTES) };
+    else if (exception instanceof Error) attributes = exceptionAttributes(exception, RECORDED_MAX_BYTES);
+    else {
+      attributes = {};
+      const type = exception?.code ?? exception?.name;
       if (type !== undefined) attributes['exception.type'] = String(type);
-      if (exception.message) attributes['exception.message'] = exception.message;
-      if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
+      if (typeof exception?.message === 'string') attributes['exception.message'] = formatText(exception.message, RECORDED_MAX_BYTES);
     }
     this.addEvent('exception', attributes, time);
   }

@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/api';
 import { SPAN_KEY, SUPPRESS_KEY, SpanNode } from './context-keys.js';
 import { correlationOf, newCorrelationId, withCorrelation } from './correlation.js';
+import { exceptionAttributes } from './exception.js';
 import { newSpanId } from './ids.js';
 import { MethodSpan, type CallSite, type SpanSink } from './method-span.js';
 import { MASK } from './redact.js';
@@ -43,16 +44,20 @@ function invoke(target: Target, self: unknown, args: ArrayLike<unknown>, newTarg
   return newTarget === undefined ? Reflect.apply(target, self, args) : Reflect.construct(target, args, newTarget);
 }
 
-function endWithError(span: Span, err: unknown): void {
+/**
+ * Marks the span failed with an `exception` event whose message and stack are masked and cut
+ * (exception.ts), and ends it, even if reading the error throws.
+ */
+function endWithError(span: Span, err: unknown, maxBytes: number): void {
   if (!span.isRecording()) return;
-  if (err instanceof Error) {
-    span.recordException(err);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-  } else {
-    span.recordException({ name: 'thrown', message: String(err) });
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+  try {
+    const attributes = exceptionAttributes(err, maxBytes);
+    span.addEvent('exception', attributes);
+    const message = attributes['exception.message'];
+    span.setStatus(typeof message === 'string' ? { code: SpanStatusCode.ERROR, message } : { code: SpanStatusCode.ERROR });
+  } finally {
+    span.end();
   }
-  span.end();
 }
 
 /**
@@ -172,7 +177,7 @@ export class MethodTracer {
     try {
       result = this.storage.run(ctx, invoke, target, self, callArgs, newTarget);
     } catch (err) {
-      endWithError(span, err);
+      endWithError(span, err, this.maxValueBytes);
       throw err;
     }
     if (site.kind !== 'function') return this.wrapIterator(span, ctx, result, site.kind === 'asyncGenerator');
@@ -201,7 +206,7 @@ export class MethodTracer {
         return value;
       },
       (err: unknown) => {
-        endWithError(span, err);
+        endWithError(span, err, this.maxValueBytes);
         throw err;
       },
     );
@@ -221,7 +226,7 @@ export class MethodTracer {
     copy[last] = function flowtraceCallback(this: unknown, ...cbArgs: unknown[]): unknown {
       if (span.isRecording()) {
         const err = cbArgs[0];
-        if (err instanceof Error) endWithError(span, err);
+        if (err instanceof Error) endWithError(span, err, tracer.maxValueBytes);
         else {
           if (tracer.captureReturn && cbArgs.length > 1) span.setAttribute(RETURN_KEY, formatValue(cbArgs[1], tracer.maxValueBytes));
           span.end();
@@ -254,7 +259,7 @@ export class MethodTracer {
       try {
         r = storage.run(ctx, invoke, gen[method], gen, arg, undefined);
       } catch (err) {
-        endWithError(span, err);
+        endWithError(span, err, tracer.maxValueBytes);
         throw err;
       }
       if (isAsync && r instanceof Promise) {
@@ -264,7 +269,7 @@ export class MethodTracer {
             return res;
           },
           (err: unknown) => {
-            endWithError(span, err);
+            endWithError(span, err, tracer.maxValueBytes);
             throw err;
           },
         );

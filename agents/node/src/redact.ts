@@ -16,12 +16,17 @@ export function isSecretKey(key: string): boolean {
 }
 
 const BEARER = /\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+// Starts only where a base64url run starts (not at every `-` inside one, which \b would allow and
+// which made `eyJa-eyJa-…` quadratic).
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const AWS_KEY = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
-// `password=hunter2`, `"token": "abc"`, `api_key: abc` inside free text or query strings.
+// `password=hunter2`, `"token": "abc"`, `api_key: abc` inside free text or query strings. The match
+// starts at the keyword (a name's head, `db_` in `db_password`, is left as it is anyway) and the
+// name's tail is bounded: an unbounded `[\w-]*` on both sides tried every `-` of `k:a-a-a-…` as a
+// start and was quadratic.
 const KEY_VALUE =
-  /\b([\w-]*(?:passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|authorization|session[-_]?id)[\w-]*)(["']?\s*[=:]\s*["']?)((?:Bearer|Basic|Digest)\s+)?([^\s"'&,;}]+)/gi;
+  /((?:passw(?:or)?d|secret|token|api[-_]?key|access[-_]?key|authorization|session[-_]?id)[\w-]{0,64})(["']?\s*[=:]\s*["']?)((?:Bearer|Basic|Digest)\s+)?([^\s"'&,;}]+)/gi;
 
 // Cheap screen: most strings have none of these features and skip all the regexes.
 const MAYBE_SECRET = /\d{4}|bearer|basic|digest|eyJ|AKIA|ASIA|PRIVATE KEY|[=:]/i;

@@ -30,6 +30,11 @@ class Writer {
     this.limit = maxBytes;
   }
 
+  /** Marks the value as cut: it ends in … however short it is. */
+  cut(): void {
+    this.truncated = true;
+  }
+
   get full(): boolean {
     return this.truncated;
   }
@@ -64,8 +69,47 @@ export function cutToBytes(s: string, max: number): string {
 
 function writeString(w: Writer, s: string, key: string): void {
   const window = w.limit + MASK_WINDOW_MARGIN;
-  const head = s.length > window ? s.slice(0, window) : s;
-  w.push(JSON.stringify(maskSecretsInText(head, key)));
+  pushMasked(w, s.length > window ? s.slice(0, window) : s, s.length > window, key, true);
+}
+
+/** Free text (an error's message), masked and cut like a string value but not quoted. */
+export function formatText(s: string, maxBytes: number): string {
+  const w = new Writer(maxBytes);
+  const window = maxBytes + MASK_WINDOW_MARGIN;
+  pushMasked(w, s.length > window ? s.slice(0, window) : s, s.length > window, '', false);
+  return w.finish();
+}
+
+/**
+ * Masks `head` (the first `maxBytes + margin` chars of a text, or all of it) and pushes it. When
+ * the text was cut, masking saw the margin only to recognise a secret that straddles the cut;
+ * nothing of the margin is shown (a mask that shortened the text must not uncover it) and the
+ * value ends in the ellipsis.
+ */
+function pushMasked(w: Writer, head: string, cut: boolean, key: string, quoted: boolean): void {
+  const masked = maskSecretsInText(head, key);
+  if (!cut) {
+    w.push(quoted ? JSON.stringify(masked) : masked);
+    return;
+  }
+  const visible = withoutMargin(head, masked, w.limit);
+  // A cut string has no closing quote.
+  w.push(quoted ? JSON.stringify(visible).slice(0, -1) : visible);
+  w.cut();
+}
+
+/**
+ * The part of `masked` (the masking of `head`, a text cut at its length) that comes from the first
+ * `shown` chars of `head`. When masking left the margin past `shown` unchanged, it is the masked
+ * text less that margin; when it replaced part of the margin, the text from the last mask on
+ * (which came from the margin, and may be a secret cut in two at the end of the head) goes too.
+ */
+function withoutMargin(head: string, masked: string, shown: number): string {
+  if (head.length <= shown) return masked;
+  const margin = head.slice(shown);
+  if (masked.endsWith(margin)) return masked.slice(0, masked.length - margin.length);
+  const lastMask = masked.lastIndexOf(MASK);
+  return masked.slice(0, Math.max(0, Math.min(masked.length - margin.length, lastMask < 0 ? 0 : lastMask)));
 }
 
 /** A number is a number, unless its key names a card and it is a card number. */
@@ -108,6 +152,7 @@ function write(w: Writer, v: unknown, depth: number, ancestors: object[], key: s
   if (v === null) return w.push('null');
   const o = v as object;
   if (ancestors.includes(o)) return w.push('[Circular]');
+  if (o instanceof Error && !types.isProxy(o)) return writeError(w, o);
   const special = describeSpecial(o);
   if (special !== undefined) return w.push(special);
   if (depth >= MAX_DEPTH) return w.push(Array.isArray(o) ? '[Array]' : `[${typeName(o) || 'Object'}]`);
@@ -133,13 +178,38 @@ function describeFunction(f: Function): string {
   return `[Function${f.name ? `: ${f.name}` : ' (anonymous)'}]`;
 }
 
+/** `Name: message`, the message masked and cut like a string (a huge message costs no more than a short one). */
+function writeError(w: Writer, e: Error): void {
+  const { name, message } = errorParts(e);
+  if (message === undefined) return w.push(name);
+  w.push(`${name}: `);
+  const window = w.limit + MASK_WINDOW_MARGIN;
+  pushMasked(w, message.length > window ? message.slice(0, window) : message, message.length > window, '', false);
+}
+
+/**
+ * An error's name and own message, read without running its code: the message only when it is
+ * an own data property (not a getter), the name as the error's prototype chain gives it.
+ */
+export function errorParts(e: Error): { name: string; message: string | undefined } {
+  let name = 'Error';
+  try {
+    const n: unknown = e.name;
+    if (typeof n === 'string' && n !== '') name = n;
+  } catch {
+    // A throwing getter: keep 'Error'.
+  }
+  const d = Object.getOwnPropertyDescriptor(e, 'message');
+  const message = d !== undefined && 'value' in d && typeof d.value === 'string' ? d.value : undefined;
+  return { name, message };
+}
+
 /** Objects shown by a one-line description rather than by their properties. */
 function describeSpecial(o: object): string | undefined {
   // First, before any check that could run a proxy trap.
   if (types.isProxy(o)) return '[Proxy]';
   if (o instanceof Date) return Number.isNaN(o.getTime()) ? 'Invalid Date' : o.toISOString();
   if (o instanceof RegExp) return o.toString();
-  if (o instanceof Error) return maskSecretsInText(`${o.name}: ${o.message}`);
   if (o instanceof Promise) return 'Promise';
   if (Buffer.isBuffer(o)) return `Buffer(${o.length})`;
   if (types.isArrayBufferView(o)) return `${typeName(o)}(${o.byteLength})`;

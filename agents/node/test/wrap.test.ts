@@ -268,6 +268,20 @@ describe('spans', () => {
     expect(span.events[0].attributes?.['exception.message']).toBe('bad x');
   });
 
+  it('masks a thrown error’s message in its event, stack and status', async () => {
+    const secret = 'login failed: password=hunter2 Authorization: Bearer abcdefgh12345678';
+    inSpan(pipeline, 'request', () => {
+      expect(() => shapes.thrower(secret)).toThrow();
+    });
+    const span = one(await mem.spans(), 'shapes.thrower');
+    const masked = 'bad login failed: password=[REDACTED] Authorization: [REDACTED]';
+    expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: masked });
+    expect(span.events[0].attributes?.['exception.message']).toBe(masked);
+    const stack = String(span.events[0].attributes?.['exception.stacktrace']);
+    expect(stack.startsWith(`TypeError: ${masked}\n    at `)).toBe(true);
+    expect(JSON.stringify(span.events)).not.toMatch(/hunter2|abcdefgh12345678/);
+  });
+
   it('ends an async span when its promise settles, with the resolved value', async () => {
     const gate = deferred<number>();
     let pending!: Promise<number>;

@@ -1,6 +1,7 @@
 import { UsageError, type Command, type CommandIO } from './command.js';
 import { doctorCommand } from './commands/doctor.js';
 import { dropsCommand } from './commands/drops.js';
+import { initJavaCommand } from './commands/init-java.js';
 import { initNodeCommand } from './commands/init-node.js';
 import { queryCommand } from './commands/query.js';
 import { serveCommand } from './commands/serve.js';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   tokensListCommand,
   tokensRevokeCommand,
   initNodeCommand,
+  initJavaCommand,
 ];
 
 function usage(): string {

@@ -1,7 +1,8 @@
 'use strict';
-// The demo's edge: POST /checkout reserves stock in inventory, then charges in payments.
+// The demo's edge: POST /checkout reserves stock in inventory, charges in payments, then records
+// the order in orders (a Java service under the FlowTrace Java agent).
 // Run under the agent: node --require @flowtrace/agent-node/register server.js
-// Env: PORT (8080; 0 = any free port), HOST (127.0.0.1), INVENTORY_URL, PAYMENTS_URL.
+// Env: PORT (8080; 0 = any free port), HOST (127.0.0.1), INVENTORY_URL, PAYMENTS_URL, ORDERS_URL.
 const { serve } = require('../shared/http.js');
 const { CheckoutService } = require('./lib/checkout');
 const { Downstream } = require('./lib/downstream');
@@ -9,6 +10,7 @@ const { Downstream } = require('./lib/downstream');
 const checkout = new CheckoutService(
   new Downstream('inventory', process.env.INVENTORY_URL ?? 'http://127.0.0.1:8081'),
   new Downstream('payments', process.env.PAYMENTS_URL ?? 'http://127.0.0.1:8082'),
+  new Downstream('orders', process.env.ORDERS_URL ?? 'http://127.0.0.1:8083'),
 );
 
 serve('gateway', 8080, {

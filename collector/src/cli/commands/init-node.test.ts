@@ -1,36 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../command.js';
 import { detectNodeProject, initNodeCommand } from './init-node.js';
+import { runInProject, writeProjectFile } from './project-dir.testing.js';
 
 let dir: string;
 
-function write(rel: string, content: string): void {
-  const file = join(dir, rel);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, content);
-}
-
-function sink(): { stream: Writable; text(): string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await initNodeCommand.run(argv, { stdout: out.stream, stderr: err.stream, env: {}, cwd: dir });
-  return { code, out: out.text(), err: err.text() };
-}
+const write = (rel: string, content: string) => writeProjectFile(dir, rel, content);
+const run = (argv: string[]) => runInProject(initNodeCommand, argv, dir);
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'flowtrace-init-'));

@@ -1,12 +1,14 @@
 'use strict';
-// The checkout flow: validate the basket, reserve stock, charge, and release the stock again
-// when the charge fails, so that every outcome shows up as method spans in the trace.
+// The checkout flow: validate the basket, reserve stock, charge, record the order, and release the
+// stock again when a step after the reservation fails, so that every outcome shows up as method
+// spans in the trace.
 const { httpError } = require('../../shared/http.js');
 
 class CheckoutService {
-  constructor(inventory, payments) {
+  constructor(inventory, payments, orders) {
     this.inventory = inventory;
     this.payments = payments;
+    this.orders = orders;
   }
 
   async placeOrder(order) {
@@ -18,7 +20,9 @@ class CheckoutService {
         amountCents: reservation.totalCents,
         cardNumber: order.cardNumber,
       });
-      return { orderId: reservation.reservationId, customer: order.customer, totalCents: reservation.totalCents, paymentId: payment.paymentId };
+      // The orders service keeps the card's last four digits for the receipt.
+      const placed = await this.orders.post('/orders', { customer: order.customer, cardNumber: order.cardNumber, items });
+      return { orderId: placed.id, customer: order.customer, totalCents: reservation.totalCents, paymentId: payment.paymentId };
     } catch (err) {
       await this.inventory.post('/release', { reservationId: reservation.reservationId });
       throw err;

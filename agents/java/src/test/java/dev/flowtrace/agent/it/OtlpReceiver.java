@@ -1,0 +1,99 @@
+package dev.flowtrace.agent.it;
+
+import com.sun.net.httpserver.HttpServer;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.resource.v1.Resource;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/** An OTLP/HTTP protobuf trace receiver on a free loopback port, keeping every span it is sent. */
+final class OtlpReceiver implements AutoCloseable {
+  /** A received span, decoded. */
+  record Received(String service, Span span) {
+    String name() {
+      return span.getName();
+    }
+
+    String spanId() {
+      return HexFormat.of().formatHex(span.getSpanId().toByteArray());
+    }
+
+    String parentId() {
+      return HexFormat.of().formatHex(span.getParentSpanId().toByteArray());
+    }
+
+    String traceId() {
+      return HexFormat.of().formatHex(span.getTraceId().toByteArray());
+    }
+
+    /** The attribute as a string (ints in decimal), or null. */
+    String attr(String key) {
+      for (KeyValue kv : span.getAttributesList()) {
+        if (!kv.getKey().equals(key)) continue;
+        AnyValue v = kv.getValue();
+        return v.hasIntValue() ? Long.toString(v.getIntValue()) : v.getStringValue();
+      }
+      return null;
+    }
+  }
+
+  private final HttpServer server;
+  private final List<Received> spans = new ArrayList<>();
+
+  OtlpReceiver() throws IOException {
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext("/v1/traces", exchange -> {
+      try (InputStream in = exchange.getRequestBody()) {
+        add(ExportTraceServiceRequest.parseFrom(in.readAllBytes()));
+      }
+      byte[] reply = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
+      exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+      exchange.sendResponseHeaders(200, reply.length == 0 ? -1 : reply.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(reply);
+      }
+    });
+    server.start();
+  }
+
+  String endpoint() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  private synchronized void add(ExportTraceServiceRequest request) {
+    for (ResourceSpans rs : request.getResourceSpansList()) {
+      String service = serviceName(rs.getResource());
+      for (ScopeSpans ss : rs.getScopeSpansList()) {
+        for (Span s : ss.getSpansList()) spans.add(new Received(service, s));
+      }
+    }
+  }
+
+  private static String serviceName(Resource resource) {
+    for (KeyValue kv : resource.getAttributesList()) {
+      if (kv.getKey().equals("service.name")) return kv.getValue().getStringValue();
+    }
+    return null;
+  }
+
+  synchronized List<Received> spans() {
+    return List.copyOf(spans);
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}
