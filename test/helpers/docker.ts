@@ -15,8 +15,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { runCommand, tail, type CommandResult, type RunOptions } from './process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Re-exported: the compose tests take them from here with the daemon. */
+export { runCommand, type CommandResult, type RunOptions };
+
 export const BASE_IMAGE_SCRIPT = join(ROOT, 'deploy/base-image.sh');
 
 /** Where the daemon's data root lives (images, layers, build cache). */
@@ -24,12 +29,6 @@ export const DOCKER_CACHE = process.env.FLOWTRACE_DOCKER_CACHE ?? join(homedir()
 
 /** A cold image build downloads the embedded engine (~540 MB) through npm. */
 export const IMAGE_BUILD_TIMEOUT_MS = 30 * 60_000;
-
-export interface CommandResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
 
 export interface RunningDockerd {
   /** `unix:///…/docker.sock`, for DOCKER_HOST. */
@@ -44,47 +43,6 @@ export interface RunningDockerd {
   stop(): Promise<void>;
 }
 
-export interface RunOptions {
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  timeoutMs?: number;
-  /** Echo stderr to the test's stderr as it comes (long builds stay visible). */
-  echo?: boolean;
-}
-
-/**
- * Runs a command to its end in its own process group (a timeout kills its children too) and
- * resolves to its outputs whatever the exit code.
- */
-export function runCommand(bin: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(bin, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (options.echo) process.stderr.write(d);
-    });
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    const timer = setTimeout(() => {
-      stderr += `\nkilled after ${timeoutMs / 1000} s\n`;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      rej(new Error(`${bin}: ${err.message}`));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      res({ stdout, stderr, code });
-    });
-  });
-}
 
 /** Same as runCommand, but resolves to stdout and throws on a non-zero exit. */
 export async function run(bin: string, args: string[], options: RunOptions = {}): Promise<string> {
@@ -302,6 +260,3 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const mp of mountPoints) await run('umount', [mp], { timeoutMs: 30_000 });
 }
 
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}

@@ -10,22 +10,35 @@ import { basename, dirname, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Echo stderr to the test's stderr as it comes (long builds stay visible). */
+  echo?: boolean;
+}
+
 /**
- * Runs `bash SCRIPT NAME` from the repository's root and resolves to the path on the last line
- * of its stdout, which must exist. Its stderr (a cold build's progress) is echoed to the test's.
- * The script runs in its own process group, so that a timeout kills the `go build` under it too.
+ * Runs a command to its end in its own process group (a timeout kills its children too) and
+ * resolves to its outputs whatever the exit code.
  */
-export function runBuildScript(script: string, name: string, timeoutMs: number): Promise<string> {
-  const what = `${basename(dirname(script))}/${basename(script)} ${name}`;
-  return new Promise<string>((res, rej) => {
-    const child = spawn('bash', [script, name], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function runCommand(bin: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(bin, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      process.stderr.write(d);
+      if (options.echo) process.stderr.write(d);
     });
+    const timeoutMs = options.timeoutMs ?? 120_000;
     const timer = setTimeout(() => {
       stderr += `\nkilled after ${timeoutMs / 1000} s\n`;
       try {
@@ -36,18 +49,27 @@ export function runBuildScript(script: string, name: string, timeoutMs: number):
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
-      rej(new Error(`${what}: ${err.message}`));
+      rej(new Error(`${bin}: ${err.message}`));
     });
-    child.once('close', (code, signal) => {
+    child.once('close', (code) => {
       clearTimeout(timer);
-      const path = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !path || !existsSync(path)) {
-        rej(new Error(`${what} failed (exit ${code ?? signal}, stdout: ${JSON.stringify(stdout.trim())}):\n${tail(stderr, 60)}`));
-      } else {
-        res(path);
-      }
+      res({ stdout, stderr, code });
     });
   });
+}
+
+/**
+ * Runs `bash SCRIPT NAME` from the repository's root and resolves to the path on the last line
+ * of its stdout, which must exist. Its stderr (a cold build's progress) is echoed to the test's.
+ */
+export async function runBuildScript(script: string, name: string, timeoutMs: number): Promise<string> {
+  const what = `${basename(dirname(script))}/${basename(script)} ${name}`;
+  const r = await runCommand('bash', [script, name], { timeoutMs, echo: true });
+  const path = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !path || !existsSync(path)) {
+    throw new Error(`${what} failed (exit ${r.code}, stdout: ${JSON.stringify(r.stdout.trim())}):\n${tail(r.stderr, 60)}`);
+  }
+  return path;
 }
 
 export interface LoggedProcess {
