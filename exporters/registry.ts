@@ -1,5 +1,6 @@
 import { datadogExporterFactory } from './datadog/index.js';
 import type { Exporter, ExporterContext } from './exporter.js';
+import { fileExporterFactory } from './file/index.js';
 import { jaegerExporterFactory } from './jaeger/index.js';
 import { otlpExporterFactory } from './otlp/index.js';
 
@@ -11,6 +12,7 @@ export const EXPORTER_FACTORIES = {
   otlp: otlpExporterFactory,
   jaeger: jaegerExporterFactory,
   datadog: datadogExporterFactory,
+  file: fileExporterFactory,
 } as const;
 
 export type ExporterType = keyof typeof EXPORTER_FACTORIES;

@@ -30,7 +30,12 @@ import { dropLedgerStorage, type DropStorage } from './pipeline/drop-ledger/inde
 import { SenderClocks } from './receivers/sender-clocks.js';
 import { createQueryApi, startQueryApi } from './query/api.js';
 import { TraceStore } from './query/trace-store.js';
+import { TailHub } from './query/tail/tail-hub.js';
+import { tailHubOptions } from './query/tail/config.js';
+import { tailTap } from './query/tail/tail-tap.js';
+import { clickHouseRedSink, RedMetrics, withRedTap } from './metrics/red/red.js';
 import { ReadScopes } from './query/read-scope.js';
+import { Alerting } from './alerts/alerts.js';
 import { UserSql, sqlLayersFromEnv } from './query/sql/user-sql.js';
 import { InFlightBudget } from './receivers/in-flight-budget.js';
 import { Ingest } from './receivers/ingest.js';
@@ -58,6 +63,12 @@ export class Collector {
   readonly metrics = new CollectorMetrics();
   /** Every span not stored and every value changed, by stage, reason and service. */
   readonly drops = new DropLedger(this.metrics.registry);
+  /** Live tail clients (`/api/tail`), fed by a tap right after redaction; bounded by `api.tail`. */
+  readonly tail: TailHub;
+  /** RED metrics, counted at the tail's tap (before sampling) and flushed to `flowtrace_red`; absent when `red.enabled` is false. */
+  private readonly red: RedMetrics | undefined;
+  /** Alert rules evaluated in the background (alerts/); the history table is migrated either way. */
+  private readonly alerting: Alerting;
   /** The ledger's table, `flowtrace_drops`, written in the background. */
   private readonly dropStorage: DropStorage;
   /** Clock skew of recent senders, for `/api/status`. */
@@ -97,9 +108,11 @@ export class Collector {
       tracesTable: config.storage.clickhouse.traces_table,
       dataDir: config.storage.data_dir,
       retentionDays: config.storage.retention_days,
+      attributeCatalog: config.storage.attribute_catalog,
       concurrency: config.pipeline.queue.concurrency,
     };
     this.clickhouse = openClickHouse(storage);
+    this.tail = new TailHub({ ...tailHubOptions(config.api.tail), metrics: this.metrics.tail });
     // Storage first, then the forwarding exporters: each behind its own durable queue.
     const queueLogger = logger.child({ component: 'queue' });
     const queueOf = (exporter: Exporter, queue: QueueConfig) =>
@@ -121,13 +134,17 @@ export class Collector {
     this.pipeline = new ExportFanout(queues, { drops, logger: logger.child({ component: 'fanout' }) });
     const types = config.pipeline.processors;
     const journalFor = this.journalOn ? (index: number) => new ProcessorJournal(journal, types[index], types[index + 1] ?? 'queues') : undefined;
+    this.red = config.red.enabled
+      ? new RedMetrics(config.red, clickHouseRedSink(this.clickhouse.writer, storage.database, config.red.retention_days), logger.child({ component: 'red' }), this.metrics.registry)
+      : undefined;
+    const tap = withRedTap(tailTap(this.tail, types), this.red);
     this.processors = buildProcessors(config, this.pipeline, {
       logger,
       registry: this.metrics.registry,
       storage: { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database },
       drops,
-    }, journalFor);
-    const first = this.processors[0] ?? this.pipeline;
+    }, journalFor, tap);
+    const first = tap.at === 0 ? tap.wrap(this.processors[0] ?? this.pipeline) : (this.processors[0] ?? this.pipeline);
     this.entry = this.journalOn ? new JournalGate(journal, first, types[0] ?? 'queues') : first;
 
     this.auth = new CollectorAuth(config.auth, {
@@ -167,6 +184,7 @@ export class Collector {
     const store = new TraceStore(this.clickhouse.reader, { traces: tableName(storage), traceIds: tableName(storage, TRACE_ID_SUFFIX) });
     // Read rules are enforced by reading through per-rule-set views (query/read-scope.ts).
     const readScopes = new ReadScopes(this.clickhouse.writer, { database: storage.database, tracesTable: storage.tracesTable, traceIdSuffix: TRACE_ID_SUFFIX });
+    this.alerting = new Alerting(config.alerts, { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database, readScopes, logger: logger.child({ component: 'alerts' }), metrics: this.metrics });
     const userSql = new UserSql({
       engine: this.clickhouse,
       scopeFor: (principal) => readScopes.forRules(principal.rules),
@@ -180,7 +198,7 @@ export class Collector {
         corsOrigins: config.api.cors.allowed_origins,
         transport: { keyPrefix: 'api', tls: config.api.tls, limits: config.api.limits, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'api' }) },
       },
-      { store, reader: this.clickhouse.reader, database: storage.database, userSql, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions,
+      { store, reader: this.clickhouse.reader, database: storage.database, userSql, tracesTable: storage.tracesTable, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions, tail: this.tail, red: this.red?.totals,
         status: { dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
   }
 
@@ -193,6 +211,7 @@ export class Collector {
     await this.pipeline.start();
     if (this.journalOn) await this.openJournal();
     await this.dropStorage.start();
+    await this.red?.start();
     for (const p of [...this.processors].reverse()) await p.start();
     // Before the receivers: what a crash left undone goes first — for a while; a replay held up
     // by a full queue (a backend down) goes on in the background rather than keep intake shut.
@@ -208,6 +227,7 @@ export class Collector {
       if (!waited) this.logger.warn('journal: the replay is slow (a full queue?); opening the receivers while it goes on');
     }
     for (const r of this.receivers) await r.start();
+    await this.alerting.start();
     this.addresses.grpc = this.grpc?.address;
     this.addresses.http = this.http?.address;
     this.ready = true;
@@ -266,10 +286,12 @@ export class Collector {
     this.stopping = true;
     this.logger.info('shutting down: refusing new data, flushing what was accepted');
     await Promise.all(this.receivers.map((r) => r.shutdown()));
+    await this.alerting.shutdown();
     await this.replaying; // a replay still going on stops at its next refusal; the journal keeps the rest
     // From the first processor to the last: each hands what it holds to a stage still running.
     for (const p of this.processors) await p.shutdown();
     await this.pipeline.shutdown();
+    await this.red?.shutdown();
     await this.journal?.close();
     await this.dropStorage.shutdown();
     await this.api.close();

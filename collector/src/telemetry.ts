@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TailMetrics } from './query/tail/tail-hub.js';
 
 /** The collector's own Prometheus metrics, served at `GET /metrics` on the API port. */
 export class CollectorMetrics {
@@ -108,7 +109,92 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
+  // Alerts (alerts/): what the rules did and whether their webhooks heard of it.
+  readonly alertTransitions = new Counter({
+    name: 'flowtrace_alerts_transitions_total',
+    help: 'Alert transitions per rule: state firing (a series started firing) or resolved.',
+    labelNames: ['rule', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsFiring = new Gauge({
+    name: 'flowtrace_alerts_firing',
+    help: 'Series of a rule firing after the last evaluation round.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly alertEvaluationErrors = new Counter({
+    name: 'flowtrace_alerts_evaluation_errors_total',
+    help: 'Rules not evaluated in a round because their source failed (their series keep their state).',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly alertEvaluationSeconds = new Gauge({
+    name: 'flowtrace_alerts_last_evaluation_duration_seconds',
+    help: 'How long the last evaluation round over every rule took.',
+    registers: [this.registry],
+  });
+  readonly alertLastEvaluation = new Gauge({
+    name: 'flowtrace_alerts_last_evaluation_timestamp_seconds',
+    help: 'When the last evaluation round ended, seconds since the epoch.',
+    registers: [this.registry],
+  });
+  readonly alertDeliveries = new Counter({
+    name: 'flowtrace_alerts_webhook_deliveries_total',
+    help: 'Notifications per webhook: outcome ok (delivered) or failed (given up after its retries).',
+    labelNames: ['webhook', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly alertDeliveryRetries = new Counter({
+    name: 'flowtrace_alerts_webhook_retries_total',
+    help: 'Webhook attempts after a failed one (network error, timeout, 429 or 5xx).',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+  readonly alertNotificationsDropped = new Counter({
+    name: 'flowtrace_alerts_notifications_dropped_total',
+    help: 'Notifications dropped because max_pending_notifications were already waiting.',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+  readonly alertNotificationsPending = new Gauge({
+    name: 'flowtrace_alerts_notifications_pending',
+    help: 'Notifications waiting for delivery, over every webhook.',
+    registers: [this.registry],
+  });
+
+  /** Live tail (`/api/tail`, query/tail/): clients, spans sent, spans dropped for slow clients or the rate cap, refusals. */
+  readonly tailClients = new Gauge({
+    name: 'flowtrace_tail_clients',
+    help: 'Live tail clients (/api/tail) connected now (at most api.tail.max_clients).',
+    registers: [this.registry],
+  });
+  readonly tailSpansSent = new Counter({
+    name: 'flowtrace_tail_spans_sent_total',
+    help: 'Spans written to live tail clients (a span two clients get counts twice).',
+    registers: [this.registry],
+  });
+  readonly tailSpansDropped = new Counter({
+    name: 'flowtrace_tail_spans_dropped_total',
+    help: 'Spans a live tail client matched but did not get: slow_client (its queue of api.tail.queue_spans was full), rate_limit (over api.tail.max_spans_per_second for all clients). Ingest never waits for a client.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly tailClientsRefused = new Counter({
+    name: 'flowtrace_tail_clients_refused_total',
+    help: 'Live tail clients answered 429 because api.tail.max_clients were connected.',
+    registers: [this.registry],
+  });
+  /** The live tail hub's view of the four above (query/tail/tail-hub.ts TailMetrics). */
+  readonly tail: TailMetrics = {
+    clients: (count) => this.tailClients.set(count),
+    sent: (count) => this.tailSpansSent.inc(count),
+    dropped: (reason, count) => this.tailSpansDropped.inc({ reason }, count),
+    refused: () => this.tailClientsRefused.inc(),
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'flowtrace_' });
+    // Both reasons show from the start, at 0, so that a rate() over them has a series to work on.
+    for (const reason of ['slow_client', 'rate_limit'] as const) this.tailSpansDropped.inc({ reason }, 0);
   }
 }

@@ -63,6 +63,10 @@ describe('ClickHouse exporter', () => {
     await migrate(clients.writer, c);
     const tables = await rows<{ name: string; engine: string }>("SELECT name, engine FROM system.tables WHERE database = 'schema_test' ORDER BY name");
     expect(tables).toEqual([
+      // The attribute-key catalog (collector/src/query/search/catalog-table.ts), on unless storage.attribute_catalog is false.
+      { name: 'flowtrace_attribute_catalog', engine: 'AggregatingMergeTree' },
+      { name: 'flowtrace_attribute_catalog_resource_mv', engine: 'MaterializedView' },
+      { name: 'flowtrace_attribute_catalog_span_mv', engine: 'MaterializedView' },
       { name: 'otel_traces', engine: 'MergeTree' },
       { name: 'otel_traces_trace_id_ts', engine: 'MergeTree' },
       { name: 'otel_traces_trace_id_ts_mv', engine: 'MaterializedView' },
@@ -89,6 +93,12 @@ describe('ClickHouse exporter', () => {
     await migrate(clients.writer, config('legacy'));
     const columns = await rows<{ name: string }>("SELECT name FROM system.columns WHERE database = 'legacy' AND table = 'otel_traces'");
     for (const [name] of FLOWTRACE_COLUMNS) expect(columns.map((c) => c.name)).toContain(name);
+    // Small compressed blocks for trace reads by ID, set on the existing table as on a new one.
+    for (const database of ['legacy', 'schema_test']) {
+      const [table] = await rows<{ engine_full: string }>(`SELECT engine_full FROM system.tables WHERE database = '${database}' AND name = 'otel_traces'`);
+      expect(table!.engine_full).toContain('min_compress_block_size = 8192');
+      expect(table!.engine_full).toContain('max_compress_block_size = 65536');
+    }
   });
 
   it('stores every field, escaping what needs it', async () => {

@@ -14,6 +14,8 @@ export interface ClickHouseConfig {
   tracesTable: string;
   dataDir: string;
   retentionDays: number;
+  /** Keep the attribute-key catalog for search autocomplete (`storage.attribute_catalog`); true when absent. */
+  attributeCatalog?: boolean;
   /** Batches written at once. */
   concurrency: number;
 }

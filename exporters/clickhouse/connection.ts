@@ -34,6 +34,13 @@ export interface ClickHouseClients {
    * result as text chunks of `JSONCompactEachRowWithNamesAndTypes`. See {@link GuestQueryOptions}.
    */
   guestQuery(sql: string, options: GuestQueryOptions): AsyncIterable<string>;
+  /**
+   * The same guest session as {@link guestQuery}, with the result as raw bytes in `format`
+   * (for exports: text or binary formats alike). The statement must carry no FORMAT clause.
+   * On the embedded engine the result is produced whole by one native call (bounded by the
+   * caller's `max_result_rows`/`max_result_bytes`), then handed on in slices; a server streams it.
+   */
+  guestExport(sql: string, format: GuestExportFormat, options: GuestQueryOptions): AsyncIterable<Buffer>;
   /** True for the in-process engine (for logs and /metrics labels only). */
   embedded: boolean;
   close(): Promise<void>;
@@ -57,6 +64,10 @@ export interface GuestQueryOptions {
    */
   onSettled?: () => void;
 }
+
+/** Output formats a guest export may ask for. */
+export const GUEST_EXPORT_FORMATS = ['JSONEachRow', 'JSON', 'CSVWithNames', 'Parquet'] as const;
+export type GuestExportFormat = (typeof GUEST_EXPORT_FORMATS)[number];
 
 /** The guest result format: a names line, a types line, then one JSON array per row. */
 const GUEST_FORMAT = 'JSONCompactEachRowWithNamesAndTypes';
@@ -132,12 +143,14 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     };
   }
   const guestQuery = embedded ? embeddedGuestQuery(resolve(config.dataDir)) : serverGuestQuery(config);
+  const guestExport = embedded ? embeddedGuestExport(resolve(config.dataDir)) : serverGuestExport(config);
   return {
     writer,
     reader,
     newSession,
     insertRowBinary,
     guestQuery,
+    guestExport,
     embedded,
     async close() {
       await Promise.allSettled([...sessions].map((c) => c.close()));
@@ -188,6 +201,36 @@ function embeddedGuestQuery(path: string): ClickHouseClients['guestQuery'] {
   };
 }
 
+/**
+ * Embedded export: as {@link embeddedGuestQuery} (one off-loop native call on a fresh session,
+ * closed when the call returns), with the result's raw bytes in the requested format. chdb only
+ * returns a finished result, so memory is bounded by the engine limits the caller sets.
+ */
+function embeddedGuestExport(path: string): ClickHouseClients['guestExport'] {
+  const SLICE = 1024 * 1024;
+  return async function* (sql, format, options) {
+    if (!GUEST_EXPORT_FORMATS.includes(format)) throw new Error(`unsupported export format ${String(format)}`);
+    const session = new Session(path);
+    const native = (async () => {
+      await session.queryAsync(guestPreamble(options), { format: 'TSV' });
+      const queryOptions = { format };
+      return options.params ? session.queryBindAsync(sql, options.params, queryOptions) : session.queryAsync(sql, queryOptions);
+    })();
+    void native
+      .catch(() => undefined)
+      .finally(() => {
+        session.close();
+        options.onSettled?.();
+      });
+    const result = await untilAborted(native, options.signal).catch(rethrowAsClickHouseError);
+    const bytes = result.bytes();
+    for (let at = 0; at < bytes.length; at += SLICE) {
+      if (options.signal.aborted) return;
+      yield Buffer.from(bytes.subarray(at, Math.min(at + SLICE, bytes.length)));
+    }
+  };
+}
+
 /** The promise's outcome, or a rejection as soon as the signal aborts (the work itself goes on). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -222,6 +265,32 @@ function serverGuestQuery(config: ClickHouseConfig): ClickHouseClients['guestQue
       for await (const rows of result.stream()) yield rows.map((row) => `${row.text}\n`).join('');
     } finally {
       // Closing the request cancels the query on the server.
+      options.onSettled?.();
+    }
+  };
+}
+
+/** Server export: the raw response body, streamed; closing the request cancels the query. */
+function serverGuestExport(config: ClickHouseConfig): ClickHouseClients['guestExport'] {
+  const clients = new Map<string, ClickHouseClient>();
+  const clientFor = (database: string): ClickHouseClient => {
+    let client = clients.get(database);
+    if (!client) {
+      const guest = config.guestUsername ? { username: config.guestUsername, password: config.guestPassword ?? '' } : { username: config.username, password: config.password };
+      client = createClient({ url: config.url, ...guest, database, request_timeout: 60_000 });
+      clients.set(database, client);
+    }
+    return client;
+  };
+  return async function* (sql, format, options) {
+    if (!GUEST_EXPORT_FORMATS.includes(format)) throw new Error(`unsupported export format ${String(format)}`);
+    const settings: ClickHouseSettings = { ...(options.settings as ClickHouseSettings) };
+    if (options.readonly) settings.readonly = '1';
+    try {
+      // The format is one of a fixed list, and the statement was checked to carry no FORMAT of its own.
+      const result = await clientFor(options.database).exec({ query: `${sql}\nFORMAT ${format}`, query_params: options.params, clickhouse_settings: settings, abort_signal: options.signal });
+      for await (const chunk of result.stream as AsyncIterable<Buffer>) yield chunk;
+    } finally {
       options.onSettled?.();
     }
   };

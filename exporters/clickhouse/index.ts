@@ -1,5 +1,5 @@
 export type { ClickHouseConfig } from './config.js';
-export { openClickHouse, type ClickHouseClients } from './connection.js';
+export { openClickHouse, GUEST_EXPORT_FORMATS, type ClickHouseClients, type GuestExportFormat } from './connection.js';
 export { createClickHouseExporter } from './factory.js';
 export { ClickHouseExporter } from './exporter.js';
 export { SPAN_KIND_NAMES, STATUS_CODE_NAMES } from './rowbinary.js';

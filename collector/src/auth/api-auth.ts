@@ -27,9 +27,17 @@ export interface ApiAuthOptions {
   rules?: readonly RouteRule[];
 }
 
+/** The SQL text a request ran, for the audit log: /api/sql's query, /api/export's format and where clause. */
+function auditedStatement(key: string, body: { query?: unknown; where?: unknown; format?: unknown } | undefined): string {
+  if (key === 'POST /api/sql') return typeof body?.query === 'string' ? body.query : '';
+  if (key === 'POST /api/export') return `export ${typeof body?.format === 'string' ? body.format : '?'} where: ${typeof body?.where === 'string' ? body.where : ''}`;
+  return '';
+}
+
 /** Audit action per route; other /api routes are `query`. */
 const ACTIONS: Record<string, string> = {
   'POST /api/sql': 'sql',
+  'POST /api/export': 'sql.export',
   'POST /api/tokens': 'token.create',
   'GET /api/tokens': 'token.list',
   'DELETE /api/tokens/:id': 'token.revoke',
@@ -82,7 +90,7 @@ export function registerApiAuth(app: FastifyInstance, options: ApiAuthOptions): 
     const path = req.url.split('?')[0]!;
     if (!req.auditFailure && !(route ?? path).startsWith('/api/')) return;
     const key = `${req.method} ${route}`;
-    const body = req.body as { query?: unknown } | undefined;
+    const body = req.body as { query?: unknown; where?: unknown; format?: unknown } | undefined;
     const length = Number(reply.getHeader('content-length'));
     options.audit.record({
       time: new Date(),
@@ -92,7 +100,7 @@ export function registerApiAuth(app: FastifyInstance, options: ApiAuthOptions): 
       method: req.method,
       route: route ?? path,
       url: req.url,
-      statement: key === 'POST /api/sql' && typeof body?.query === 'string' ? body.query : '',
+      statement: auditedStatement(key, body),
       clientAddress: req.ip,
       status: reply.statusCode,
       resultBytes: Number.isFinite(length) ? length : 0,

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BrowserSessions, SessionLimitError, type Session } from './browser-session.js';
 import { OidcLoginError } from './oidc-login.js';
-import { AuthError, type Principal } from './principal.js';
+import { AuthError, SCOPES, type Principal } from './principal.js';
+import { documentOnly, errorSchema } from '../query/route-schemas.js';
 
 /** Longest token accepted by POST /api/session (JWTs with many claims are a few KB). */
 const MAX_TOKEN_CHARS = 16 * 1024;
@@ -19,6 +20,75 @@ export const BROWSER_SESSION_PUBLIC_ROUTES: ReadonlyArray<{ method: string; url:
   { method: 'GET', url: '/auth/oidc/callback' },
 ];
 
+const refusal = (description: string) => ({ ...errorSchema, description }) as const;
+const sessionSchema = {
+  type: 'object',
+  properties: {
+    user: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' },
+        kind: { type: 'string', enum: ['token', 'oidc', 'session', 'anonymous'] },
+        name: { type: 'string' },
+        scopes: { type: 'array', items: { type: 'string', enum: [...SCOPES] } },
+        rules: { type: 'object', additionalProperties: true, description: 'read rules: services and environments the user may read (absent or empty: all)' },
+      },
+    },
+    csrfToken: { type: 'string', description: 'send it in the x-csrf-token header with every state-changing request' },
+    expiresAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+const busy = refusal('too many sessions open');
+const oidcOff = refusal('OIDC browser login is off (auth.oidc.client_id is empty)');
+const oidcQuery = (description: string) => ({ type: 'string', description }) as const;
+
+const schemas = {
+  login: {
+    summary: 'Log in a browser with an API token or a JWT: sets the session cookie, returns the CSRF token',
+    security: [],
+    body: { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: MAX_TOKEN_CHARS, description: 'an API token or an OIDC access token (JWT)' } } },
+    response: { 200: sessionSchema, 400: refusal('no token in the body, or too long'), 401: refusal('the token is refused'), 503: busy },
+  },
+  current: {
+    summary: "Who the session cookie's browser is logged in as, and its CSRF token",
+    security: [],
+    response: {
+      200: sessionSchema,
+      401: {
+        ...refusal('not logged in, or the session ended'),
+        properties: { ...errorSchema.properties, oidcLogin: { type: 'boolean', description: 'GET /auth/oidc/login is offered (auth.oidc.client_id is set): the login page shows "Sign in with SSO"' } },
+      },
+    },
+  },
+  logout: {
+    summary: 'Log out: ends the session and clears its cookie',
+    description: 'While the session is live, needs its CSRF token in the x-csrf-token header.',
+    security: [],
+    response: { 204: { description: 'logged out', type: 'null' }, 403: refusal('a live session without its CSRF token') },
+  },
+  oidcLogin: {
+    summary: "Start the OIDC login (authorization code with PKCE): redirects to the issuer's login page",
+    security: [],
+    response: { 302: { description: "to the issuer's authorization endpoint", type: 'null' }, 404: oidcOff, 502: refusal('the issuer cannot be reached') },
+  },
+  oidcCallback: {
+    summary: 'Where the OIDC issuer sends the browser back: opens the session, then a page navigates to /',
+    security: [],
+    querystring: {
+      type: 'object',
+      properties: { code: oidcQuery('the authorization code'), state: oidcQuery('the login state /auth/oidc/login made'), error: oidcQuery("the issuer's refusal, if any") },
+    },
+    response: {
+      200: { description: 'an HTML page that navigates to /', content: { 'text/html': { schema: { type: 'string' } } } },
+      400: refusal('unknown, expired or foreign login state, or no code'),
+      401: refusal('the issuer refused the login or its id_token is refused'),
+      404: oidcOff,
+      502: refusal('the issuer cannot be reached or answered badly'),
+      503: busy,
+    },
+  },
+} as const;
+
 /**
  * Browser login, session status and logout:
  * - `POST /api/session` `{"token": "..."}`: an API token or a JWT → session cookie + CSRF token;
@@ -27,7 +97,8 @@ export const BROWSER_SESSION_PUBLIC_ROUTES: ReadonlyArray<{ method: string; url:
  * - `GET /auth/oidc/login`, `GET /auth/oidc/callback`: the OIDC authorization-code flow with PKCE.
  */
 export function registerBrowserSessionRoutes(app: FastifyInstance, sessions: BrowserSessions): void {
-  app.post<{ Body: unknown }>('/api/session', async (req, reply) => {
+  // The body is checked here (documentOnly): its messages name the problem.
+  app.post<{ Body: unknown }>('/api/session', { schema: schemas.login, validatorCompiler: documentOnly }, async (req, reply) => {
     const body = req.body as { token?: unknown } | null | undefined;
     const token = body && typeof body === 'object' ? body.token : undefined;
     if (typeof token !== 'string' || token === '') return reply.code(400).send({ error: 'body: expected JSON {"token": "<API token or JWT>"}' });
@@ -38,14 +109,19 @@ export function registerBrowserSessionRoutes(app: FastifyInstance, sessions: Bro
     });
   });
 
-  app.get('/api/session', async (req, reply) =>
-    withRefusals(reply, async () => {
-      const session = await sessions.current(req);
-      return reply.header('cache-control', 'no-store').send(sessionView(session));
-    }),
+  app.get('/api/session', { schema: schemas.current }, async (req, reply) =>
+    withRefusals(
+      reply,
+      async () => {
+        const session = await sessions.current(req);
+        return reply.header('cache-control', 'no-store').send(sessionView(session));
+      },
+      // What the dashboard's login page offers besides pasting a token.
+      { oidcLogin: sessions.oidcLogin !== undefined },
+    ),
   );
 
-  app.delete('/api/session', async (req, reply) =>
+  app.delete('/api/session', { schema: schemas.logout }, async (req, reply) =>
     withRefusals(reply, async () => {
       // A live session is only ended with its CSRF token; a dead one's cookie is just cleared.
       if (sessions.readCookie(req, sessions.cookieName) !== undefined) {
@@ -58,7 +134,7 @@ export function registerBrowserSessionRoutes(app: FastifyInstance, sessions: Bro
     }),
   );
 
-  app.get('/auth/oidc/login', async (req, reply) => {
+  app.get('/auth/oidc/login', { schema: schemas.oidcLogin }, async (req, reply) => {
     const login = sessions.oidcLogin;
     if (!login) return reply.code(404).send({ error: 'OIDC browser login is off (auth.oidc.client_id is empty)' });
     return withRefusals(reply, async () => {
@@ -67,7 +143,7 @@ export function registerBrowserSessionRoutes(app: FastifyInstance, sessions: Bro
     });
   });
 
-  app.get<{ Querystring: { code?: string; state?: string; error?: string } }>('/auth/oidc/callback', async (req, reply) => {
+  app.get<{ Querystring: { code?: string; state?: string; error?: string } }>('/auth/oidc/callback', { schema: schemas.oidcCallback }, async (req, reply) => {
     const login = sessions.oidcLogin;
     if (!login) return reply.code(404).send({ error: 'OIDC browser login is off (auth.oidc.client_id is empty)' });
     return withRefusals(reply, async () => {
@@ -101,12 +177,12 @@ export function principalView(p: Principal) {
 }
 
 /** Refusals from verifiers and the login flow as their status and message; anything else is a 500. */
-async function withRefusals(reply: FastifyReply, handler: () => Promise<FastifyReply>): Promise<FastifyReply> {
+async function withRefusals(reply: FastifyReply, handler: () => Promise<FastifyReply>, onUnauthorized: Record<string, unknown> = {}): Promise<FastifyReply> {
   try {
     return await handler();
   } catch (err) {
     if (err instanceof AuthError || err instanceof OidcLoginError || err instanceof SessionLimitError) {
-      if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer');
+      if (err.statusCode === 401) return reply.header('www-authenticate', 'Bearer').code(401).send({ error: err.message, ...onUnauthorized });
       return reply.code(err.statusCode).send({ error: err.message });
     }
     throw err;

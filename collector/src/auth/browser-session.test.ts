@@ -155,7 +155,10 @@ describe('browser sessions: CSRF, status, logout, expiry', () => {
     const { cookie, csrf } = await login(app, API_TOKEN);
     const res = await app.inject({ url: '/api/session', headers: { cookie } });
     expect(res.json()).toMatchObject({ user: { id: 'token:t1' }, csrfToken: csrf });
-    expect((await app.inject({ url: '/api/session' })).statusCode).toBe(401);
+    const nobody = await app.inject({ url: '/api/session' });
+    expect(nobody.statusCode).toBe(401);
+    // The dashboard's login page offers SSO when the collector has an OIDC client.
+    expect(nobody.json()).toEqual({ error: expect.any(String), oidcLogin: true });
     expect((await app.inject({ url: '/api/session', headers: { cookie: 'flowtrace_session=forged' } })).statusCode).toBe(401);
   });
 

@@ -20,6 +20,8 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'GET', route: '/readyz', access: 'public' },
   { method: 'GET', route: '/metrics', access: 'read' },
   { method: 'POST', route: '/api/sql', access: 'sql' },
+  // Exports run a user `where` condition through the same SQL gate (query/export-routes.ts).
+  { method: 'POST', route: '/api/export', access: 'sql' },
   { method: '*', route: '/api/tokens', access: 'admin' },
   { method: '*', route: '/api/tokens/*', access: 'admin' },
   // Browser login: each authenticates by itself (BROWSER_SESSION_PUBLIC_ROUTES in browser-session-routes.ts).
@@ -28,7 +30,25 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'DELETE', route: '/api/session', access: 'public' },
   { method: 'GET', route: '/auth/oidc/login', access: 'public' },
   { method: 'GET', route: '/auth/oidc/callback', access: 'public' },
+  // The web dashboard's pages and assets (server/dashboard.ts, DASHBOARD_PAGES): the app only, no
+  // data; the app's API calls need credentials like any other.
+  { method: 'GET', route: '/', access: 'public' },
+  { method: 'GET', route: '/search', access: 'public' },
+  { method: 'GET', route: '/traces/:traceId', access: 'public' },
+  { method: 'GET', route: '/services', access: 'public' },
+  { method: 'GET', route: '/services/:service', access: 'public' },
+  { method: 'GET', route: '/flame', access: 'public' },
+  { method: 'GET', route: '/compare', access: 'public' },
+  { method: 'GET', route: '/tail', access: 'public' },
+  { method: 'GET', route: '/sql', access: 'public' },
+  { method: 'GET', route: '/assets/*', access: 'public' },
+  // The OpenAPI document (query/openapi-routes.ts): no data, but the API's shape is for callers who may use it.
+  { method: 'GET', route: '/api/openapi.json', access: 'read' },
   { method: 'GET', route: '/api/*', access: 'read' },
+  // Jaeger's query API (query/jaeger/): reads, under the same per-service rules.
+  { method: 'GET', route: '/jaeger/api/*', access: 'read' },
+  // MCP (mcp/http.ts): reads under the per-service rules; its sql tool also needs `sql`, checked in the tool.
+  { method: '*', route: '/mcp', access: 'read' },
 ];
 
 /** The access a request needs; `route` is the matched route pattern (undefined when no route matched). */

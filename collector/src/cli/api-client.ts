@@ -13,19 +13,28 @@ export function apiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string
  * Never a command-line value, which every user on the machine could read in `ps`.
  */
 export function apiCredential(tokenFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (tokenFile !== undefined) {
+  return tokenFrom('--token-file', tokenFile, env.FLOWTRACE_TOKEN);
+}
+
+/** The ingest token (scope ingest) for the receivers: `--ingest-token-file`'s content, else FLOWTRACE_INGEST_TOKEN; never a command-line value. */
+export function ingestCredential(tokenFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  return tokenFrom('--ingest-token-file', tokenFile, env.FLOWTRACE_INGEST_TOKEN);
+}
+
+/** A token read from the file `flag` names (trimmed, refused when empty), else from `envValue`. */
+function tokenFrom(flag: string, file: string | undefined, envValue: string | undefined): string | undefined {
+  if (file !== undefined) {
     let text: string;
     try {
-      text = readFileSync(tokenFile, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new UsageError(`--token-file: cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     const token = text.trim();
-    if (token === '') throw new UsageError(`--token-file: ${tokenFile} is empty`);
+    if (token === '') throw new UsageError(`${flag}: ${file} is empty`);
     return token;
   }
-  const token = env.FLOWTRACE_TOKEN?.trim();
-  return token ? token : undefined;
+  return envValue?.trim() || undefined;
 }
 
 /** Help lines for the options every client command has. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SpanView } from '../query/span-view.js';
-import { formatCsv, formatDuration, formatTable, formatTraceTree } from './format.js';
+import { formatCsv, formatDuration, formatTable, formatTraceTree, visibleStrings } from './format.js';
 
 function span(id: string, parent: string, name: string, start: number, duration: number, extra: Partial<SpanView> = {}): SpanView {
   return {
@@ -62,5 +62,10 @@ describe('CLI formatting', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows control characters in every string of an answer as escapes, keeping other values', () => {
+    const answer = { spans: [{ name: 'GET /\x1b]0;owned\x07', attributes: { 'k\n': 'v\r', n: 1, big: 2n, ok: true } }], total: 3n };
+    expect(visibleStrings(answer)).toEqual({ spans: [{ name: 'GET /\\x1b]0;owned\\x07', attributes: { 'k\\n': 'v\\r', n: 1, big: 2n, ok: true } }], total: 3n });
   });
 });

@@ -9,10 +9,35 @@ export function cellText(value: unknown): string {
 
 /** A plain-text table with a header rule, columns padded to their widest cell. */
 export function formatTable(columns: string[], rows: Array<Record<string, unknown>>): string {
-  const cells = rows.map((r) => columns.map((c) => cellText(r[c]).replace(/\n/g, '\\n')));
+  const cells = rows.map((r) => columns.map((c) => visible(cellText(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Control characters as visible escapes (`\x1b`, `\n`): what a table shows comes from whoever
+ * sends spans (names, attribute keys and values), and an ESC or CSI in it would be a command to
+ * the terminal (retitle, clear, move the cursor), a line break a forged row.
+ */
+export function visible(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Every string inside `value` (arrays and plain objects walked; other values kept) through
+ * `visible`: for answers whose span-controlled text a formatter prints in many places.
+ */
+export function visibleStrings<T>(value: T): T {
+  if (typeof value === 'string') return visible(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => visibleStrings(item)) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [visible(k), visibleStrings(v)])) as T;
+  }
+  return value;
 }
 
 /** RFC 4180 CSV: fields with commas, quotes or line breaks are quoted, quotes doubled. */

@@ -1,17 +1,42 @@
 import { UsageError, type Command, type CommandIO } from './command.js';
+import { alertsCommand } from './commands/alerts.js';
+import { analyzeCommand } from './commands/analyze.js';
+import { benchCommand } from './commands/bench.js';
+import { anomaliesCommand } from './commands/anomalies.js';
 import { doctorCommand } from './commands/doctor.js';
+import { exportCommand } from './commands/export.js';
 import { dropsCommand } from './commands/drops.js';
+import { hotspotsCommand } from './commands/hotspots.js';
 import { initJavaCommand } from './commands/init-java.js';
 import { initNodeCommand } from './commands/init-node.js';
+import { mcpCommand } from './commands/mcp.js';
 import { queryCommand } from './commands/query.js';
+import { redCommand } from './commands/red.js';
+import { searchCommand } from './commands/search.js';
 import { serveCommand } from './commands/serve.js';
+import { tailCommand } from './commands/tail.js';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.js';
+import { traceExportCommand } from './commands/trace-export.js';
+import { traceImportCommand } from './commands/trace-import.js';
 import { tracesGetCommand } from './commands/traces-get.js';
+import { visualizeCommand } from './commands/visualize.js';
+import { waterfallCommand } from './commands/waterfall.js';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
   queryCommand,
   tracesGetCommand,
+  searchCommand,
+  analyzeCommand,
+  redCommand,
+  hotspotsCommand,
+  anomaliesCommand,
+  alertsCommand,
+  waterfallCommand,
+  visualizeCommand,
+  traceExportCommand,
+  traceImportCommand,
+  exportCommand,
   dropsCommand,
   doctorCommand,
   tokensCreateCommand,
@@ -19,6 +44,9 @@ export const COMMANDS: readonly Command[] = [
   tokensRevokeCommand,
   initNodeCommand,
   initJavaCommand,
+  mcpCommand,
+  tailCommand,
+  benchCommand,
 ];
 
 function usage(): string {

@@ -7,7 +7,10 @@ import { redactConfigSchema } from '../processors/redact/config.js';
 import { sampleConfigSchema } from '../processors/sample/config.js';
 import { stitchConfigSchema } from '../processors/stitch/config.js';
 import { authConfigSchema } from '../auth/config.js';
+import { redConfigSchema } from '../metrics/red/config.js';
+import { alertsConfigSchema } from '../alerts/config.js';
 import { userSqlConfigSchema } from '../query/sql/config.js';
+import { tailConfigSchema } from '../query/tail/config.js';
 import { DEFAULT_MAX_IN_FLIGHT_MIB } from '../receivers/in-flight-budget.js';
 import { quotaConfigSchema } from '../receivers/quota-config.js';
 import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../server/config.js';
@@ -107,6 +110,8 @@ export const configSchema = z
         allowed_hosts: z.array(z.string().min(1)).default([]),
         cors: corsConfigSchema.prefault({}),
         sql: userSqlConfigSchema.prefault({}),
+        /** The live tail's bounds (`/api/tail`, query/tail/). */
+        tail: tailConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -117,6 +122,11 @@ export const configSchema = z
         retention_days: positiveInt.default(7),
         /** How long the drop ledger (`flowtrace_drops`: spans not stored, values changed) is kept. */
         drops_retention_days: positiveInt.default(30),
+        /**
+         * Keep the attribute-key catalog (keys and top values per service, for search autocomplete:
+         * GET /api/search/keys, /api/search/values) at insert time; false drops it and its cost.
+         */
+        attribute_catalog: z.boolean().default(true),
         clickhouse: z
           .object({
             /** A ClickHouse server's HTTP URL; empty means the embedded engine. */
@@ -150,6 +160,10 @@ export const configSchema = z
      * listed runs, beside ClickHouse storage, behind its own durable queue.
      */
     exporters: exportersSchema,
+    /** RED metrics per service and operation, counted before sampling (metrics/red/). */
+    red: redConfigSchema.prefault({}),
+    /** Alert rules on RED, anomalies and the drop ledger, delivered to webhooks (alerts/). */
+    alerts: alertsConfigSchema.prefault({}),
     pipeline: z
       .object({
         /** Processors run between the receivers and the exporter queues, in this order. */

@@ -33,16 +33,20 @@ export function chainHoldsSpans(config: Config): boolean {
  * Builds the processor chain of `pipeline.processors`, last first, each with the next stage
  * as its consumer; returns them in pipeline order (the first receives from the receivers).
  * `journalFor(index, type)` gives each processor its view of the journal when it runs.
+ * `tap`, when given, is put in front of the processor at `tap.at` (the live tail's, after
+ * redaction: query/tail/tail-tap.ts); at `types.length` in front of `tail`; at 0 the caller
+ * wraps the chain's entry itself.
  */
 export function buildProcessors(
   config: Config,
   tail: Consumer,
   context: ProcessorContext,
   journalFor?: (index: number) => StageJournal,
+  tap?: { at: number; wrap(next: Consumer): Consumer },
 ): Processor[] {
   const chain: Processor[] = [];
-  let next = tail;
   const types = config.pipeline.processors;
+  let next = tap && tap.at === types.length && tap.at > 0 ? tap.wrap(tail) : tail;
   for (let index = types.length - 1; index >= 0; index--) {
     const type = types[index];
     const child = { ...context, logger: context.logger.child({ component: `processor.${type}` }), journal: journalFor?.(index) };
@@ -62,7 +66,7 @@ export function buildProcessors(
         break;
     }
     chain.unshift(processor);
-    next = processor;
+    next = tap && tap.at === index && index > 0 ? tap.wrap(processor) : processor;
   }
   return chain;
 }

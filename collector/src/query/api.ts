@@ -10,14 +10,33 @@ import { registerBrowserSessionRoutes } from '../auth/browser-session-routes.js'
 import type { BrowserSessions } from '../auth/browser-session.js';
 import type { TokenStore } from '../auth/token-store.js';
 import { listenOn, splitEndpoint } from '../server/listen.js';
+import { registerDashboard } from '../server/dashboard.js';
 import type { CollectorMetrics } from '../telemetry.js';
-import { QueryParamError, parseDuration, parseLimit, parseTags, parseText, parseTraceId, parseWindow, single } from './params.js';
-import { adjustClockSkew, readsOf, registerStitchRoutes } from './stitch-routes.js';
+import { QueryParamError } from './params.js';
+import { schemaErrorMessage } from './route-schemas.js';
+import { registerTraceRoutes } from './trace-routes.js';
+import { registerStitchRoutes } from './stitch-routes.js';
 import { registerDropRoutes } from './drops-routes.js';
+import { registerAnalysisRoutes } from './analysis-routes.js';
+import { registerSkeletonRoutes } from './skeleton-routes.js';
+import { registerSearchRoutes } from './search-routes.js';
+import { registerHotspotRoutes } from './hotspots-routes.js';
+import { registerFlameRoutes } from './flame-routes.js';
+import { registerSqlSchemaRoutes } from './sql-schema-routes.js';
+import { registerOpenApi } from './openapi-routes.js';
+import { registerExportRoutes } from './export-routes.js';
+import { registerJaegerRoutes } from './jaeger/routes.js';
+import { registerMcpRoutes } from '../mcp/http.js';
 import { registerStatusRoutes, type StatusRouteDeps } from './status-routes.js';
+import { registerTailRoutes } from './tail/tail-routes.js';
+import { registerRedRoutes } from '../metrics/red/red-routes.js';
+import { registerAnomalyRoutes } from './anomalies-routes.js';
+import { registerAlertRoutes } from '../alerts/routes.js';
+import type { RedTotals } from '../metrics/red/prometheus.js';
+import type { TailHub } from './tail/tail-hub.js';
 import type { TraceStore } from './trace-store.js';
 import type { ReadScopes } from './read-scope.js';
-import { SqlBusyError, UserSqlError, type UserSql } from './sql/user-sql.js';
+import { UserSqlError, type UserSql } from './sql/user-sql.js';
 
 export interface QueryApiConfig {
   endpoint: string;
@@ -35,6 +54,8 @@ export interface QueryApiDeps {
   reader: ClickHouseClient;
   database: string;
   userSql: UserSql;
+  /** The span table, unqualified (`POST /api/export` exports it); `otel_traces` when absent. */
+  tracesTable?: string;
   /** Read rules applied inside the SQL the data routes run (read-scope.ts). */
   readScopes: ReadScopes;
   metrics: CollectorMetrics;
@@ -47,9 +68,11 @@ export interface QueryApiDeps {
   sessions?: BrowserSessions;
   /** What `/api/status` reports besides metrics and readiness; the route is absent without it. */
   status?: Omit<StatusRouteDeps, 'metrics' | 'isReady'>;
+  /** Live tail clients (`/api/tail`, query/tail/); the route is absent without it. */
+  tail?: TailHub;
+  /** RED counters since start (`/api/metrics/red/prometheus`, metrics/red/); the RED routes are absent without them. */
+  red?: RedTotals;
 }
-
-const DEFAULT_LOOKBACK_NS = 24n * 3_600_000_000_000n;
 
 /** The query API: traces, search, services, read-only SQL, health and metrics, on its own port. */
 export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logger: Logger): FastifyInstance {
@@ -61,74 +84,53 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     if (status === 500) req.log.error({ err }, 'query API request failed');
     return reply.code(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message });
   });
+  // Schema refusals (a route's params, querystring or body schema) worded like the routes' own.
+  app.setSchemaErrorFormatter((errors, dataVar) => new QueryParamError(schemaErrorMessage(errors, dataVar)));
   // Order matters: Host check, then CORS (which answers preflights before auth), then auth.
   registerHostCheck(app, { boundHost: splitEndpoint(config.endpoint).host, allowedHosts: config.allowedHosts });
   if (config.corsOrigins.length > 0) {
     void app.register(cors, { origin: [...config.corsOrigins], credentials: true, methods: ['GET', 'HEAD', 'POST', 'DELETE'], maxAge: 600 });
   }
   registerApiAuth(app, deps.auth);
+  // Answers are one caller's data (by cookie or token): no browser or shared cache keeps them, so
+  // a later user of the same browser or proxy never gets them. Routes that may be cached say so
+  // themselves (the dashboard's index.html and hashed assets, server/dashboard.ts).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // Registered before the routes' plugin (below), so that its onRoute hook sees every route.
+  registerOpenApi(app);
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+  // A plugin, so that it loads after the OpenAPI plugin. As a child context it inherits what the
+  // root set up above: the hooks (Host check, CORS, auth), the error handler, the schema error
+  // formatter, the not-found handler and the decorators (test/security covers each).
+  void app.register(async (api) => registerQueryRoutes(api, deps));
+  return app;
+}
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (deps.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
-  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
-
-  app.get<{ Params: { traceId: string }; Querystring: { adjust?: unknown } }>('/api/traces/:traceId', async (req, reply) => {
-    const traceId = parseTraceId(req.params.traceId);
-    const adjust = single('adjust', req.query.adjust);
-    if (adjust !== undefined && adjust !== 'clock-skew') throw new QueryParamError(`adjust: expected "clock-skew", got ${JSON.stringify(adjust)}`);
-    const { store } = await readsOf(deps, req);
-    const spans = await store.getTrace(traceId);
-    if (!spans) return reply.code(404).send({ error: `trace ${traceId} not found` });
-    // Stored times are never rewritten: the skew the stitch processor measured is applied on the way out.
-    return { traceId, spans: adjust ? await adjustClockSkew(deps.reader, deps.database, spans) : spans };
-  });
-
-  app.get<{ Querystring: Record<string, unknown> }>('/api/traces', async (req) => {
-    const q = req.query;
-    const { startNs, endNs } = parseWindow(q, DEFAULT_LOOKBACK_NS);
-    const minDuration = single('minDuration', q.minDuration);
-    const maxDuration = single('maxDuration', q.maxDuration);
-    const { store } = await readsOf(deps, req);
-    const traces = await store.searchTraces({
-      service: parseText('service', q.service) || undefined,
-      operation: parseText('operation', q.operation) || undefined,
-      tags: parseTags(q.tags),
-      minDurationNs: minDuration ? parseDuration('minDuration', minDuration) : undefined,
-      maxDurationNs: maxDuration ? parseDuration('maxDuration', maxDuration) : undefined,
-      startNs,
-      endNs,
-      limit: parseLimit(q.limit, 20, 1000),
-    });
-    return { traces };
-  });
-
-  app.get('/api/services', async (req) => ({ services: await (await readsOf(deps, req)).store.services() }));
-  app.get<{ Params: { service: string } }>('/api/services/:service/operations', async (req) => ({
-    operations: await (await readsOf(deps, req)).store.operations(req.params.service),
-  }));
-
-  app.post<{ Body: unknown }>('/api/sql', async (req, reply) => {
-    const body = req.body as { query?: unknown } | undefined;
-    if (!body || typeof body !== 'object' || typeof body.query !== 'string') {
-      throw new QueryParamError('body: expected JSON {"query": "SELECT ..."}');
-    }
-    const result = await deps.userSql.run(body.query, req.principal).catch((err: unknown) => {
-      if (err instanceof SqlBusyError) void reply.header('retry-after', String(err.retryAfterSeconds));
-      throw err;
-    });
-    req.auditRows = result.rowCount;
-    return result;
-  });
-
+function registerQueryRoutes(app: FastifyInstance, deps: QueryApiDeps): void {
+  registerTraceRoutes(app, deps);
+  registerExportRoutes(app, { userSql: deps.userSql, tracesTable: deps.tracesTable ?? 'otel_traces' });
   registerStitchRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
   registerDropRoutes(app, { reader: deps.reader, store: deps.store, readScopes: deps.readScopes });
+  registerAnalysisRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
+  registerSkeletonRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes, tracesTable: deps.tracesTable });
+  registerSearchRoutes(app, { reader: deps.reader, database: deps.database, readScopes: deps.readScopes });
+  registerHotspotRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
+  registerFlameRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
+  registerSqlSchemaRoutes(app, { reader: deps.reader, database: deps.database, readScopes: deps.readScopes });
+  registerJaegerRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
+  registerMcpRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, userSql: deps.userSql, readScopes: deps.readScopes, audit: deps.auth.audit });
+  if (deps.tail) registerTailRoutes(app, { hub: deps.tail });
+  if (deps.red) registerRedRoutes(app, { reader: deps.reader, database: deps.database, totals: deps.red });
+  if (deps.red) registerAnomalyRoutes(app, { reader: deps.reader, database: deps.database, readScopes: deps.readScopes });
+  registerAlertRoutes(app, { reader: deps.reader, database: deps.database });
   if (deps.status) registerStatusRoutes(app, { ...deps.status, metrics: deps.metrics, isReady: deps.isReady });
   registerTokenRoutes(app, deps.tokens);
   if (deps.sessions) registerBrowserSessionRoutes(app, deps.sessions);
-
-  return app;
+  registerDashboard(app);
 }
 
 export async function startQueryApi(app: FastifyInstance, endpoint: string): Promise<string> {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { DROPS_TABLE } from '../pipeline/drop-ledger/table.js';
 import { QueryParamError, parseDuration, parseLimit, parseText, parseTime, single } from './params.js';
 import type { ReadScopes } from './read-scope.js';
+import { nanoString, queryText, readErrors } from './route-schemas.js';
 import { readsOf } from './stitch-routes.js';
 import type { TraceStore } from './trace-store.js';
 
@@ -34,12 +35,39 @@ const DEFAULT_SINCE_NS = 3_600_000_000_000n;
 const NS_PER_SECOND = 1_000_000_000n;
 const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 
+const count = { type: 'integer' } as const;
+const dropsSchema = {
+  summary: 'Spans not stored (or values altered), by stage, reason and service, since a time',
+  querystring: {
+    type: 'object',
+    properties: {
+      since: queryText('a duration back from now (1h, 30m) or a time (ISO-8601, or microseconds since the epoch); default 1h'),
+      service: queryText('only this service (\'\' is the unknown service: a request refused whole, an exporter batch)'),
+      limit: queryText('rows returned, most dropped first (default 1000, at most 10000)'),
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        sinceUnixNano: { ...nanoString, description: 'the start of the minute holding since (rows are per minute)' },
+        totals: { type: 'object', properties: { droppedSpans: count, alteredValues: count } },
+        drops: {
+          type: 'array',
+          items: { type: 'object', properties: { stage: { type: 'string' }, reason: { type: 'string' }, service: { type: 'string' }, droppedSpans: count, alteredValues: count } },
+        },
+      },
+    },
+    ...readErrors,
+  },
+} as const;
+
 /**
  * `GET /api/drops?since=1h&service=x`: the drop ledger's totals by stage, reason and service
  * since a time. Counts reach the table within a few seconds (written in the background).
  */
 export function registerDropRoutes(app: FastifyInstance, deps: DropRouteDeps): void {
-  app.get<{ Querystring: Record<string, unknown> }>('/api/drops', async (req): Promise<DropsAnswer> => {
+  app.get<{ Querystring: Record<string, unknown> }>('/api/drops', { schema: dropsSchema }, async (req): Promise<DropsAnswer> => {
     const sinceNs = parseSince(req.query.since);
     const service = parseText('service', req.query.service);
     const limit = parseLimit(req.query.limit, 1000, 10_000);

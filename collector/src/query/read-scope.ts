@@ -3,6 +3,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { unrestricted, type ReadRules } from '../auth/principal.js';
 import { STITCH_TABLES } from '../processors/stitch/tables.js';
 import { DROPS_TABLE } from '../pipeline/drop-ledger/table.js';
+import { RED_TABLE } from '../metrics/red/table.js';
+import { ALERTS_TABLE } from '../alerts/store.js';
 import type { TraceStore, TraceTables } from './trace-store.js';
 
 /** The rules cannot be enforced on a table this principal asked for: 403. */
@@ -88,6 +90,10 @@ export class ReadScopes {
       ],
       // The drop ledger: by service only (no environment column); rows of unknown service ('') are nobody's to show.
       [DROPS_TABLE, (services, environments) => (environments.length > 0 ? undefined : `Service IN ${list(services)}`)],
+      // RED minutes: by service only (counted per service, operation and kind; no environment column).
+      [RED_TABLE, (services, environments) => (environments.length > 0 ? undefined : `ServiceName IN ${list(services)}`)],
+      // Alert history: by service only, as /api/alerts; drop alerts without a service ('') are nobody's to show.
+      [ALERTS_TABLE, (services, environments) => (environments.length > 0 ? undefined : `Service IN ${list(services)}`)],
     ]);
   }
 

@@ -4,6 +4,7 @@ import '../auth/request-principal.js';
 import { unrestricted } from '../auth/principal.js';
 import { SENDER_CLOCK_WINDOW_MINUTES, type SenderClock, type SenderClocks } from '../receivers/sender-clocks.js';
 import type { CollectorMetrics } from '../telemetry.js';
+import { authErrors } from './route-schemas.js';
 
 export interface StatusRouteDeps {
   metrics: CollectorMetrics;
@@ -44,9 +45,64 @@ export interface CollectorStatus {
 /** Senders listed at most. */
 const MAX_SENDERS = 100;
 
+const bytes = (description: string) => ({ type: ['integer', 'null'], description }) as const;
+const statusSchema = {
+  summary: 'Collector status: readiness, storage, export queues and sender clocks',
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        ready: { type: 'boolean' },
+        storage: {
+          type: 'object',
+          properties: {
+            dataDirFreeBytes: bytes('free bytes of the file system holding the data directory; null when it cannot be read'),
+            dataDirTotalBytes: bytes('its size; null when it cannot be read'),
+            retentionDays: { type: 'number' },
+            dropsRetentionDays: { type: 'number' },
+          },
+        },
+        queues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              exporter: { type: 'string' },
+              records: { type: 'number' },
+              spans: { type: 'number' },
+              diskBytes: { type: 'number', description: 'segment files on disk' },
+              capacityBytes: { type: 'number', description: 'what max_bytes allows' },
+              deadLetteredSpans: { type: 'number', description: 'since the collector started' },
+              droppedSpans: { type: 'number', description: 'since the collector started' },
+            },
+          },
+        },
+        senders: {
+          type: 'object',
+          properties: {
+            windowMinutes: { type: 'integer' },
+            clocks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  service: { type: 'string' },
+                  aheadMs: { type: 'number', description: 'how far its newest span ends after the collector received it (clock ahead); 0 when never' },
+                  behindMs: { type: 'number', description: 'how long after its newest span ended it arrived (clock behind, or export delay)' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    ...authErrors,
+  },
+} as const;
+
 /** `GET /api/status`: what `flowtrace doctor` checks besides sending a trace. */
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void {
-  app.get('/api/status', async (req): Promise<CollectorStatus> => {
+  app.get('/api/status', { schema: statusSchema }, async (req): Promise<CollectorStatus> => {
     const rules = req.principal.rules;
     // Sender names are data: a principal restricted by service sees only its own services.
     const visible = (c: SenderClock) => unrestricted(rules) || (!rules.environments?.length && (rules.services ?? []).includes(c.service));

@@ -7,6 +7,7 @@ import { CORRELATION_ATTRIBUTE } from '../processors/stitch/stitcher.js';
 import { STITCH_TABLES, stitchTable } from '../processors/stitch/tables.js';
 import { QueryParamError, parseLimit, parseText, parseWindow } from './params.js';
 import type { ReadScopes, ScopedReads } from './read-scope.js';
+import { errorSchema, nanoString, queryText, readErrors, traceSummarySchema } from './route-schemas.js';
 import type { SpanView } from './span-view.js';
 import type { TraceStore, TraceSummary } from './trace-store.js';
 
@@ -25,6 +26,73 @@ const MAX_CORRELATION_ID_LENGTH = 512;
 const NS_PER_SECOND = 1_000_000_000n;
 const MAX_UINT32 = 0xffff_ffffn;
 
+const windowQuery = {
+  start: queryText('window start: microseconds since the epoch or ISO-8601'),
+  end: queryText('window end (default now): microseconds since the epoch or ISO-8601'),
+  lookback: queryText('window length before end when start is absent, e.g. 15m (default 1h)'),
+} as const;
+
+const correlationSchema = {
+  summary: 'Every trace that carries one correlation ID (stitched across lost headers and queues)',
+  params: {
+    type: 'object',
+    required: ['correlationId'],
+    properties: { correlationId: { type: 'string', description: `the ID's value (at most ${MAX_CORRELATION_ID_LENGTH} characters)` } },
+  },
+  querystring: { type: 'object', properties: { limit: queryText('traces returned, earliest first (default 100, at most 1000)') } },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        correlationId: { type: 'string' },
+        firstSeenUnixNano: nanoString,
+        lastSeenUnixNano: nanoString,
+        services: { type: 'array', items: { type: 'string' } },
+        traces: { type: 'array', items: traceSummarySchema },
+        missingTraceIds: { type: 'array', items: { type: 'string' }, description: 'recorded under the ID, but no longer (or not yet) in the span table' },
+      },
+    },
+    ...readErrors,
+    404: { ...errorSchema, description: 'no trace carries this correlation ID' },
+  },
+} as const;
+
+const calleeMs = { type: 'number', description: "of the callee span's duration, in milliseconds" } as const;
+const serviceGraphSchema = {
+  summary: 'Service graph: caller → callee edges with call counts, errors and latency',
+  querystring: {
+    type: 'object',
+    properties: { service: queryText('only edges from or to this service'), ...windowQuery, limit: queryText('edges returned (default 1000, at most 10000)') },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        startUnixNano: nanoString,
+        endUnixNano: nanoString,
+        edges: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              caller: { type: 'string' },
+              callee: { type: 'string' },
+              operation: { type: 'string', description: "the callee span's name" },
+              calls: { type: 'integer' },
+              errors: { type: 'integer' },
+              avgMs: calleeMs,
+              p50Ms: calleeMs,
+              p90Ms: calleeMs,
+              p99Ms: calleeMs,
+            },
+          },
+        },
+      },
+    },
+    ...readErrors,
+  },
+} as const;
+
 /**
  * The stitch processor's read side: every trace of one correlation ID, and the service graph
  * over a time window. Before the processor ever ran (no side tables) they answer "not found"
@@ -33,6 +101,7 @@ const MAX_UINT32 = 0xffff_ffffn;
 export function registerStitchRoutes(app: FastifyInstance, deps: StitchRouteDeps): void {
   app.get<{ Params: { correlationId: string }; Querystring: Record<string, unknown> }>(
     '/api/correlations/:correlationId',
+    { schema: correlationSchema },
     async (req, reply) => {
       const correlationId = parseCorrelationId(req.params.correlationId);
       const limit = parseLimit(req.query.limit, 100, 1000);
@@ -42,7 +111,7 @@ export function registerStitchRoutes(app: FastifyInstance, deps: StitchRouteDeps
     },
   );
 
-  app.get<{ Querystring: Record<string, unknown> }>('/api/service-graph', async (req) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/api/service-graph', { schema: serviceGraphSchema }, async (req) => {
     const q = req.query;
     const { startNs, endNs } = parseWindow(q, DEFAULT_GRAPH_LOOKBACK_NS);
     const service = parseText('service', q.service) || undefined;
@@ -74,7 +143,7 @@ interface CorrelationRow {
   services: string[];
 }
 
-async function correlationTraces(reader: ClickHouseClient, reads: ScopedReads, correlationId: string, limit: number): Promise<CorrelationTraces | undefined> {
+export async function correlationTraces(reader: ClickHouseClient, reads: ScopedReads, correlationId: string, limit: number): Promise<CorrelationTraces | undefined> {
   const table = reads.table(STITCH_TABLES.correlations);
   const recorded = await tolerateMissingTable(
     rows<CorrelationRow>(
@@ -134,7 +203,7 @@ interface EdgeRow {
   buckets: Record<string, string>;
 }
 
-interface GraphQuery {
+export interface GraphQuery {
   startNs: bigint;
   endNs: bigint;
   service?: string;
@@ -142,7 +211,7 @@ interface GraphQuery {
 }
 
 /** Edges aggregated over the minutes the window touches, busiest first. */
-async function serviceGraph(reader: ClickHouseClient, reads: ScopedReads, q: GraphQuery): Promise<ServiceGraphEdge[]> {
+export async function serviceGraph(reader: ClickHouseClient, reads: ScopedReads, q: GraphQuery): Promise<ServiceGraphEdge[]> {
   const table = reads.table(STITCH_TABLES.serviceGraph);
   const where = ['Minute >= toDateTime({from:UInt32}, \'UTC\')', 'Minute <= toDateTime({to:UInt32}, \'UTC\')'];
   const params: Record<string, unknown> = {
@@ -236,7 +305,7 @@ function shifted(span: SpanView, offsetNs: bigint): SpanView {
   };
 }
 
-function parseCorrelationId(text: string): string {
+export function parseCorrelationId(text: string): string {
   if (text === '' || text.length > MAX_CORRELATION_ID_LENGTH) {
     throw new QueryParamError(`correlation ID: expected 1 to ${MAX_CORRELATION_ID_LENGTH} characters, got ${text.length}`);
   }

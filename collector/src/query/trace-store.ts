@@ -8,12 +8,22 @@ export interface TraceTables {
   traceIds: string;
 }
 
+/** A stored trace's time bounds (DateTime64(9) text, as the lookup table has them) and span count. */
+export interface TraceLocation {
+  traceId: string;
+  start: string;
+  end: string;
+  spans: number;
+}
+
 export interface TraceSearch {
   service?: string;
   operation?: string;
   tags: Array<[string, string]>;
   minDurationNs?: bigint;
   maxDurationNs?: bigint;
+  /** Only a span with status Error matches. */
+  errorsOnly?: boolean;
   startNs: bigint;
   endNs: bigint;
   limit: number;
@@ -53,20 +63,44 @@ export class TraceStore {
     return result.json<T>();
   }
 
-  /** The whole trace ordered by start, or undefined when no span of it is stored. */
-  async getTrace(traceId: string): Promise<SpanView[] | undefined> {
-    // The lookup table narrows the scan of otel_traces to the trace's own time range.
+  /**
+   * Where a trace is and how big: its time bounds from the trace-ID lookup table, then a count
+   * over those bounds that reads only TraceId and Timestamp (no attributes, no events), so a
+   * caller can refuse an oversized trace before loading it. Undefined when no span is stored.
+   */
+  async locate(traceId: string): Promise<TraceLocation | undefined> {
     const [bounds] = await this.rows<{ start: string; end: string; n: string }>(
       `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, count() AS n
        FROM ${this.tables.traceIds} WHERE TraceId = {id:String}`,
       { id: traceId },
     );
     if (!bounds || bounds.n === '0') return undefined;
-    const rows = await this.rows<SpanRow>(
-      `SELECT ${SPAN_COLUMNS} FROM ${this.tables.traces}
-       WHERE TraceId = {id:String} AND Timestamp >= {start:DateTime64(9)} AND Timestamp <= {end:DateTime64(9)}
-       ORDER BY Timestamp, SpanId`,
+    const [counted] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM ${this.tables.traces}
+       WHERE TraceId = {id:String} AND Timestamp >= {start:DateTime64(9)} AND Timestamp <= {end:DateTime64(9)}`,
       { id: traceId, start: bounds.start, end: bounds.end },
+    );
+    const spans = Number(counted?.n ?? 0);
+    // A read scope's filtered view may hide every span of a trace the lookup table knows.
+    return spans === 0 ? undefined : { traceId, start: bounds.start, end: bounds.end, spans };
+  }
+
+  /**
+   * The whole trace ordered by start, or undefined when no span of it is stored. `location`
+   * (from {@link locate}) saves the lookup-table read when the caller already has it.
+   */
+  async getTrace(traceId: string, location?: TraceLocation): Promise<SpanView[] | undefined> {
+    const known = location?.traceId === traceId ? location : undefined;
+    // The lookup table narrows the scan of otel_traces to the trace's own time range: the
+    // bounds come from `location`, or from a scalar subquery in the same statement (one round
+    // trip; ClickHouse evaluates it first, so partition and primary-key pruning still apply).
+    const lookup = `(SELECT (min(Start), max(End)) FROM ${this.tables.traceIds} WHERE TraceId = {id:String})`;
+    const [start, end] = known ? ['{start:DateTime64(9)}', '{end:DateTime64(9)}'] : ['bounds.1', 'bounds.2'];
+    const rows = await this.rows<SpanRow>(
+      `${known ? '' : `WITH ${lookup} AS bounds `}SELECT ${SPAN_COLUMNS} FROM ${this.tables.traces}
+       WHERE TraceId = {id:String} AND Timestamp >= ${start} AND Timestamp <= ${end}
+       ORDER BY Timestamp, SpanId`,
+      known ? { id: traceId, start: known.start, end: known.end } : { id: traceId },
     );
     return rows.length === 0 ? undefined : rows.map(spanView);
   }
@@ -91,6 +125,7 @@ export class TraceStore {
       where.push('Duration <= {maxDuration:UInt64}');
       params.maxDuration = search.maxDurationNs.toString();
     }
+    if (search.errorsOnly) where.push("StatusCode = 'Error'");
     search.tags.forEach(([key, value], i) => {
       where.push(`(SpanAttributes[{k${i}:String}] = {v${i}:String} OR ResourceAttributes[{k${i}:String}] = {v${i}:String})`);
       params[`k${i}`] = key;

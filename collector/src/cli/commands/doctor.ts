@@ -5,7 +5,7 @@ import type { Transport } from '../../../../exporters/otlp/transport.js';
 import { SpanKind, type Span } from '../../model/span.js';
 import type { DropsAnswer } from '../../query/drops-routes.js';
 import type { CollectorStatus } from '../../query/status-routes.js';
-import { ApiError, apiCredential, apiUrl, callApi, CONNECTION_HELP } from '../api-client.js';
+import { ApiError, apiCredential, apiUrl, ingestCredential, callApi, CONNECTION_HELP } from '../api-client.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError, type Command, type CommandIO } from '../command.js';
 import { assessClocks, assessDisk, assessDrops, assessQueues, assessRetention, type CheckResult } from './doctor-assess.js';
@@ -66,7 +66,7 @@ export const doctorCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const token = apiCredential(values['token-file'], io.env);
     const ingestToken =
-      values['ingest-token-file'] !== undefined ? apiCredential(values['ingest-token-file'], {}) : (io.env.FLOWTRACE_INGEST_TOKEN?.trim() || token);
+      ingestCredential(values['ingest-token-file'], io.env) ?? token;
     const options: Options = {
       api: apiUrl(values.api, io.env),
       otlpHttp: httpUrl(values['otlp-http'] ?? 'http://127.0.0.1:4318'),

@@ -18,6 +18,10 @@ export const userSqlConfigSchema = z
     max_threads: positiveInt.default(2),
     /** User queries running at once; more are answered 429. */
     max_concurrent: positiveInt.default(4),
+    /** Rows one export (`POST /api/export`) returns at most; it shares the other limits and the concurrency slots. */
+    export_max_rows: positiveInt.default(10_000_000),
+    /** Bytes one export's result may take; a larger one fails (the embedded engine holds a result in memory whole). */
+    export_max_result_mib: positiveInt.default(1024),
   })
   .strict();
 

@@ -6,8 +6,7 @@ import { openClickHouse, TRACE_ID_SUFFIX, type ClickHouseClients } from '../../.
 import { LOOPBACK_ANONYMOUS, type Principal } from '../../auth/principal.js';
 import { ReadScopeError, ReadScopes } from '../read-scope.js';
 import { userSqlConfigSchema } from './config.js';
-import type { GuestEngine } from './statement-gate.js';
-import { SqlBusyError, SqlRefusedError, UserSql, UserSqlError, type SqlLayers } from './user-sql.js';
+import { SqlBusyError, SqlRefusedError, UserSql, UserSqlError, type SqlLayers, type UserSqlEngine } from './user-sql.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'ft-usersql-'));
 let clients: ClickHouseClients;
@@ -29,6 +28,11 @@ beforeAll(async () => {
       ('billing', 'c', map('deployment.environment.name', 'prod'), 't3')`,
   });
   await clients.writer.command({ query: `INSERT INTO ${DB}.flowtrace_api_tokens VALUES ('s3cret')` });
+  // RED minutes and alert history, as their own modules create them (the columns the read rules filter on).
+  await clients.writer.command({ query: `CREATE TABLE ${DB}.flowtrace_red (Minute DateTime('UTC'), ServiceName String, Operation String, Requests UInt64) ENGINE = MergeTree ORDER BY ServiceName` });
+  await clients.writer.command({ query: `INSERT INTO ${DB}.flowtrace_red VALUES (now(), 'orders', 'GET /o', 7), (now(), 'billing', 'POST /pay', 3), (now(), '__other__', '__other__', 1)` });
+  await clients.writer.command({ query: `CREATE TABLE ${DB}.flowtrace_alerts (At DateTime64(3, 'UTC'), Rule String, Service String) ENGINE = MergeTree ORDER BY At` });
+  await clients.writer.command({ query: `INSERT INTO ${DB}.flowtrace_alerts VALUES (now(), 'slow-orders', 'orders'), (now(), 'billing-errors', 'billing'), (now(), 'drops', '')` });
   scopes = new ReadScopes(clients.writer, { database: DB, tracesTable: 'otel_traces', traceIdSuffix: TRACE_ID_SUFFIX });
 });
 afterAll(async () => {
@@ -114,6 +118,26 @@ describe('UserSql', () => {
     await expect(userSql().run(`SELECT count() FROM otel_traces WHERE ServiceName IN ${DB}.otel_traces`, orders)).rejects.toBeInstanceOf(SqlRefusedError);
   });
 
+  it('gives a one-service principal only its own RED minutes and alerts, and refuses them to an environment-limited one', async () => {
+    const sql = userSql();
+    const orders = principal(['orders']);
+    const red = await sql.run('SELECT ServiceName, sum(Requests) AS requests FROM flowtrace_red GROUP BY ServiceName ORDER BY ServiceName', orders);
+    expect(red.rows).toEqual([{ ServiceName: 'orders', requests: '7' }]);
+    const joined = await sql.run(
+      'SELECT count() AS n FROM flowtrace_red AS r JOIN (SELECT DISTINCT ServiceName FROM otel_traces) AS t USING (ServiceName) WHERE r.ServiceName IN (SELECT ServiceName FROM flowtrace_red)',
+      orders,
+    );
+    expect(joined.rows).toEqual([{ n: '1' }]);
+    expect((await sql.run('SELECT Rule FROM flowtrace_alerts ORDER BY Rule', orders)).rows).toEqual([{ Rule: 'slow-orders' }]);
+    // Unrestricted: every row, the overflow bucket and service-less drop alerts included.
+    expect((await sql.run('SELECT count() AS n FROM flowtrace_red', LOOPBACK_ANONYMOUS)).rows).toEqual([{ n: '3' }]);
+    expect((await sql.run('SELECT count() AS n FROM flowtrace_alerts', LOOPBACK_ANONYMOUS)).rows).toEqual([{ n: '3' }]);
+    // Neither table keeps an environment: rules on environments cannot be enforced on them.
+    for (const table of ['flowtrace_red', 'flowtrace_alerts']) {
+      await expect(sql.run(`SELECT count() FROM ${table}`, principal(['orders'], ['prod']))).rejects.toThrow(`cannot enforce your read rules on table ${table}`);
+    }
+  });
+
   it('stops a long query at max_execution_seconds (engine only)', async () => {
     const sql = userSql({ max_execution_seconds: 1 }, { engine: true, statement: false });
     await expect(sql.run('SELECT count() FROM numbers(900000000) WHERE sipHash64(toString(number)) = 1', LOOPBACK_ANONYMOUS)).rejects.toThrow('time limit of 1 s');
@@ -130,7 +154,8 @@ describe('UserSql', () => {
     let settle: (() => void) | undefined;
     // The statement check runs for real; the user query stands in for an embedded query whose
     // native call outlives its time limit, and settles only when the test says so.
-    const engine: GuestEngine = {
+    const engine: UserSqlEngine = {
+      guestExport: (sql, format, options) => clients.guestExport(sql, format, options),
       guestQuery: (sql, options) => {
         if (!options.onSettled) return clients.guestQuery(sql, options);
         const onSettled = options.onSettled;

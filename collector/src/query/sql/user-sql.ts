@@ -1,6 +1,9 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ClickHouseClients, GuestExportFormat } from '../../../../exporters/clickhouse/index.js';
 import type { Principal } from '../../auth/principal.js';
 import type { ReadScope } from '../read-scope.js';
 import type { UserSqlConfig } from './config.js';
+import { buildExportCountStatement, buildExportStatement } from './export-statement.js';
 import { readResult } from './result.js';
 import { StatementGate, engineMessage, type GuestEngine } from './statement-gate.js';
 
@@ -50,8 +53,20 @@ export interface SqlLayers {
   statement: boolean;
 }
 
+/** What to export: see export-statement.ts. */
+export interface UserSqlExport {
+  /** The span table, unqualified. */
+  table: string;
+  where: string;
+  sinceSeconds?: number;
+  format: GuestExportFormat;
+}
+
+/** The guest paths user SQL runs on: queries, and exports (raw bytes in an output format). */
+export type UserSqlEngine = GuestEngine & Pick<ClickHouseClients, 'guestExport'>;
+
 export interface UserSqlDeps {
-  engine: GuestEngine;
+  engine: UserSqlEngine;
   /** The principal's read scope: its guest database and the tables it may name. */
   scopeFor(principal: Principal): Promise<ReadScope>;
   config: UserSqlConfig;
@@ -80,43 +95,114 @@ export class UserSql {
     if (query === '') throw new UserSqlError('query is empty');
     if (query.length > MAX_QUERY_CHARS) throw new UserSqlError(`query is longer than ${MAX_QUERY_CHARS} characters`);
     const { config } = this.deps;
-    if (this.running >= config.max_concurrent) throw new SqlBusyError(config.max_concurrent, 1);
-    // A slot is held until the engine is done with the query, not only until the caller stops
-    // waiting: an embedded query can run on after its time limit (the engine checks it between
-    // blocks), and each one occupies a native worker thread the rest of the collector needs too.
-    this.running++;
-    let engineStarted = false;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.running--;
-    };
+    const slot = this.takeSlot();
     const started = performance.now();
     // The engine's max_execution_time stops the query; this also stops it between chunks, and bounds the statement check.
     const signal = AbortSignal.timeout(config.max_execution_seconds * 1000 + 2000);
     try {
       const scope = await this.deps.scopeFor(principal);
       const text = this.layers.statement ? await this.gate.check(query, scope, signal) : query.replace(/;\s*$/, '');
-      engineStarted = true;
+      slot.engineStarted = true;
       const chunks = this.deps.engine.guestQuery(text, {
         database: scope.guestDatabase,
         settings: { output_format_json_quote_64bit_integers: 1, ...(this.layers.engine ? this.engineLimits() : {}) },
         readonly: this.layers.engine,
         signal,
-        onSettled: release,
+        onSettled: slot.release,
       });
       const result = await readResult(chunks, { maxRows: config.max_rows, maxBytes: config.max_result_bytes });
       return { ...result, rowCount: result.rows.length, elapsedMs: Math.round(performance.now() - started) };
     } catch (err) {
-      if (signal.aborted || (err as { code?: unknown }).code === TIMEOUT_EXCEEDED) {
-        throw new UserSqlError(`query exceeded the time limit of ${config.max_execution_seconds} s`);
-      }
-      if (isEngineError(err)) throw new UserSqlError(engineMessage(err));
-      throw err;
+      throw this.userError(err, signal);
     } finally {
-      if (!engineStarted) release();
+      if (!slot.engineStarted) slot.release();
     }
+  }
+
+  /**
+   * An export: the statement built from the request (export-statement.ts) goes through the same
+   * gate, slot and engine limits as {@link run}, with the export's own row and byte caps, and the
+   * result is streamed as raw bytes in `format`. Refusals and engine errors surface from the
+   * first `next()`, before any byte is yielded, so a route can still answer them with a 4xx.
+   */
+  async *export(request: UserSqlExport, principal: Principal): AsyncGenerator<Buffer> {
+    const { config } = this.deps;
+    const slot = this.takeSlot();
+    const signal = AbortSignal.timeout(config.max_execution_seconds * 1000 + 2000);
+    try {
+      const sql = buildExportStatement({ table: request.table, where: request.where, sinceSeconds: request.sinceSeconds, maxRows: config.export_max_rows });
+      const scope = await this.deps.scopeFor(principal);
+      const text = this.layers.statement ? await this.gate.check(sql, scope, signal) : sql;
+      slot.engineStarted = true;
+      const limits = this.layers.engine
+        ? {
+            ...this.engineLimits(),
+            // LIMIT in the statement caps the rows exactly; these make a larger result an error, never a silent cut.
+            max_result_rows: config.export_max_rows,
+            max_result_bytes: config.export_max_result_mib * MIB,
+            result_overflow_mode: 'throw',
+          }
+        : {};
+      const chunks = this.deps.engine.guestExport(text, request.format, {
+        database: scope.guestDatabase,
+        settings: { output_format_json_quote_64bit_integers: 1, ...limits },
+        readonly: this.layers.engine,
+        signal,
+        onSettled: slot.release,
+      });
+      for await (const chunk of chunks) {
+        yield chunk;
+        // The event loop gets a turn between slices of a result the engine handed over whole.
+        await nextTurn();
+      }
+    } catch (err) {
+      throw this.userError(err, signal);
+    } finally {
+      if (!slot.engineStarted) slot.release();
+    }
+  }
+
+  /**
+   * How many rows the same export would return (its row cap applied), for a client's progress
+   * bar: a `count()` over the same table, window and `where`, through {@link run} (the same gate,
+   * read rules, limits and slots). Spans arriving between the count and the export make it an
+   * estimate.
+   */
+  async countExport(request: Omit<UserSqlExport, 'format'>, principal: Principal): Promise<number> {
+    const sql = buildExportCountStatement({ table: request.table, where: request.where, sinceSeconds: request.sinceSeconds });
+    const { rows } = await this.run(sql, principal);
+    const spans = Number(rows[0]?.spans ?? 0);
+    return Math.min(Number.isFinite(spans) ? spans : 0, this.deps.config.export_max_rows);
+  }
+
+  /**
+   * A concurrency slot, or SqlBusyError. It is held until the engine is done with the query, not
+   * only until the caller stops waiting: an embedded query can run on after its time limit (the
+   * engine checks it between blocks), and each one occupies a native worker thread the rest of
+   * the collector needs too.
+   */
+  private takeSlot(): { release: () => void; engineStarted: boolean } {
+    const { config } = this.deps;
+    if (this.running >= config.max_concurrent) throw new SqlBusyError(config.max_concurrent, 1);
+    this.running++;
+    let released = false;
+    return {
+      engineStarted: false,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.running--;
+      },
+    };
+  }
+
+  /** The error the caller sees: time limit and engine errors as UserSqlError (400), the rest as they are. */
+  private userError(err: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted || (err as { code?: unknown }).code === TIMEOUT_EXCEEDED) {
+      return new UserSqlError(`query exceeded the time limit of ${this.deps.config.max_execution_seconds} s`);
+    }
+    if (isEngineError(err)) return new UserSqlError(engineMessage(err));
+    return err;
   }
 
   /** Fixed by the collector, set before `readonly = 1`, so the statement cannot raise them. */
