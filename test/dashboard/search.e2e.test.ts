@@ -201,7 +201,7 @@ describe('search page (loopback collector, no credentials needed)', () => {
     const { page } = await browser.newPage();
     await page.goto(`${collector.apiUrl}/search`);
     await page.getByLabel('Service').fill(SERVICE);
-    const options = page.locator('#operations-list option');
+    const options = page.locator('#search-operations option');
     await expect.poll(() => options.evaluateAll((all) => all.map((o) => o.getAttribute('value')).sort())).toEqual(['GET /cart', 'POST /checkout', 'SELECT cart']);
 
     await page.getByLabel('Correlation ID').fill(CORRELATION_ID);

@@ -5,7 +5,8 @@
  */
 import { useMemo, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
-import type { OperationsAnswer, ServicesAnswer } from '../api/types';
+import type { ServicesAnswer } from '../api/types';
+import { ServiceOperationFields } from '../components/ServiceOperationFields';
 import { Empty, ErrorMessage, Loading, NoTracesYet } from '../components/states';
 import { useApi } from '../components/useApi';
 import { isoToLocalInput, localInputToIso } from '../search/search-query';
@@ -71,9 +72,6 @@ export default function FlamePage() {
 function FlameFilter({ initial, services, onApply }: { initial: FlameForm; services: readonly string[]; onApply(form: FlameForm): void }) {
   const [form, setForm] = useState(initial);
   const set = <K extends keyof FlameForm>(key: K, value: FlameForm[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const service = form.service.trim();
-  const operations = useApi<OperationsAnswer>(service === '' ? undefined : `/api/services/${encodeURIComponent(service)}/operations`);
-  const operationNames = operations.status === 'done' ? [...new Set(operations.data.operations.map((o) => o.name))] : [];
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -82,24 +80,7 @@ function FlameFilter({ initial, services, onApply }: { initial: FlameForm; servi
 
   return (
     <form className="search-form" onSubmit={submit} aria-label="Flame graph filter">
-      <label>
-        Service
-        <input name="service" list="flame-services" value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value, operation: '' })} placeholder="any" autoComplete="off" />
-        <datalist id="flame-services">
-          {services.map((s) => (
-            <option key={s} value={s} />
-          ))}
-        </datalist>
-      </label>
-      <label>
-        Operation
-        <input name="operation" list="flame-operations" value={form.operation} onChange={(e) => set('operation', e.target.value)} placeholder="any" autoComplete="off" />
-        <datalist id="flame-operations">
-          {operationNames.map((name) => (
-            <option key={name} value={name} />
-          ))}
-        </datalist>
-      </label>
+      <ServiceOperationFields listId="flame" value={form} services={services} onChange={(v) => setForm((f) => ({ ...f, ...v }))} />
       <label>
         Time range
         <select name="range" value={form.range} onChange={(e) => set('range', e.target.value as FlameRange)}>

@@ -1,7 +1,6 @@
 /** The search filters. Submitting writes them into the URL; the page searches what the URL says. */
 import { useState, type FormEvent } from 'react';
-import type { OperationsAnswer } from '../api/types';
-import { useApi } from '../components/useApi';
+import { ServiceOperationFields } from '../components/ServiceOperationFields';
 import { isoToLocalInput, LIMITS, localInputToIso, TIME_RANGES, type SearchForm as Form, type TimeRange } from './search-query';
 
 const RANGE_LABELS: Record<TimeRange, string> = { '15m': 'Last 15 minutes', '1h': 'Last hour', '6h': 'Last 6 hours', '24h': 'Last 24 hours', custom: 'Custom…' };
@@ -9,9 +8,6 @@ const RANGE_LABELS: Record<TimeRange, string> = { '15m': 'Last 15 minutes', '1h'
 export function SearchForm({ initial, services, onSearch }: { initial: Form; services: readonly string[]; onSearch(form: Form): void }) {
   const [form, setForm] = useState(initial);
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const service = form.service.trim();
-  const operations = useApi<OperationsAnswer>(service === '' ? undefined : `/api/services/${encodeURIComponent(service)}/operations`);
-  const operationNames = operations.status === 'done' ? [...new Set(operations.data.operations.map((o) => o.name))] : [];
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -20,24 +16,7 @@ export function SearchForm({ initial, services, onSearch }: { initial: Form; ser
 
   return (
     <form className="search-form" onSubmit={submit} aria-label="Search traces">
-      <label>
-        Service
-        <input name="service" list="services-list" value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value, operation: '' })} placeholder="any" autoComplete="off" />
-        <datalist id="services-list">
-          {services.map((s) => (
-            <option key={s} value={s} />
-          ))}
-        </datalist>
-      </label>
-      <label>
-        Operation
-        <input name="operation" list="operations-list" value={form.operation} onChange={(e) => set('operation', e.target.value)} placeholder="any" autoComplete="off" />
-        <datalist id="operations-list">
-          {operationNames.map((name) => (
-            <option key={name} value={name} />
-          ))}
-        </datalist>
-      </label>
+      <ServiceOperationFields listId="search" value={form} services={services} onChange={(v) => setForm((f) => ({ ...f, ...v }))} />
       <label className="wide">
         Tags
         <input name="tags" value={form.tags} onChange={(e) => set('tags', e.target.value)} placeholder='http.route=/cart user.tier="gold"' autoComplete="off" spellCheck={false} />

@@ -7,7 +7,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import type { OperationsAnswer, ServicesAnswer } from '../api/types';
+import type { ServicesAnswer } from '../api/types';
+import { ServiceOperationFields } from '../components/ServiceOperationFields';
 import { Empty, ErrorMessage } from '../components/states';
 import { useApi } from '../components/useApi';
 import { formatDuration, formatTimestamp, timestampTitle } from '../format/time';
@@ -190,9 +191,6 @@ function SpanList({ rows }: { rows: readonly TailRow[] }) {
 function TailFilter({ initial, services, onApply }: { initial: TailForm; services: readonly string[]; onApply(form: TailForm): void }) {
   const [form, setForm] = useState(initial);
   const set = <K extends keyof TailForm>(key: K, value: TailForm[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const service = form.service.trim();
-  const operations = useApi<OperationsAnswer>(service === '' ? undefined : `/api/services/${encodeURIComponent(service)}/operations`);
-  const operationNames = operations.status === 'done' ? [...new Set(operations.data.operations.map((o) => o.name))] : [];
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -201,24 +199,7 @@ function TailFilter({ initial, services, onApply }: { initial: TailForm; service
 
   return (
     <form className="search-form" onSubmit={submit} aria-label="Tail filter">
-      <label>
-        Service
-        <input name="service" list="tail-services" value={form.service} onChange={(e) => setForm({ ...form, service: e.target.value, operation: '' })} placeholder="any" autoComplete="off" />
-        <datalist id="tail-services">
-          {services.map((s) => (
-            <option key={s} value={s} />
-          ))}
-        </datalist>
-      </label>
-      <label>
-        Operation
-        <input name="operation" list="tail-operations" value={form.operation} onChange={(e) => set('operation', e.target.value)} placeholder="any" autoComplete="off" />
-        <datalist id="tail-operations">
-          {operationNames.map((name) => (
-            <option key={name} value={name} />
-          ))}
-        </datalist>
-      </label>
+      <ServiceOperationFields listId="tail" value={form} services={services} onChange={(v) => setForm((f) => ({ ...f, ...v }))} />
       <label>
         Min duration
         <input name="minDuration" value={form.minDuration} onChange={(e) => set('minDuration', e.target.value)} placeholder="250ms" autoComplete="off" />

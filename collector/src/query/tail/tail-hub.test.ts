@@ -168,6 +168,9 @@ describe('TailHub', () => {
     expect(() => hub.subscribe(ALL, noop, 'token:a')).not.toThrow();
     expect(() => hub.subscribe(ALL, noop, 'token:a')).toThrow(TailFullError);
     expect(hub.clients).toBe(3);
+    // Callers that cannot be told apart (no principal ID): only the global cap.
+    for (let i = 0; i < 5; i++) hub.subscribe(ALL, noop);
+    expect(hub.clients).toBe(8);
   });
 
   it('counts clients, spans sent, spans dropped by reason and refused clients for its metrics', () => {

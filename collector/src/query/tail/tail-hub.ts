@@ -166,21 +166,27 @@ export class TailHub {
     return this.subscribers.size;
   }
 
-  /** A new client of `principalId`; throws TailFullError at `maxClients`, or when that principal holds `maxClientsPerPrincipal`. */
-  subscribe(filter: TailFilter, wake: () => void, principalId = ''): TailSubscriber {
+  /**
+   * A new client; throws TailFullError at `maxClients`, or when `principalId` holds
+   * `maxClientsPerPrincipal` already. Without a principal ID (callers that cannot be told apart,
+   * e.g. anonymous ones) only `maxClients` applies.
+   */
+  subscribe(filter: TailFilter, wake: () => void, principalId?: string): TailSubscriber {
     if (this.subscribers.size >= this.options.maxClients) {
       this.metrics?.refused();
       throw new TailFullError(this.options.maxClients);
     }
     const perPrincipal = this.options.maxClientsPerPrincipal ?? this.options.maxClients;
-    const held = this.perPrincipal.get(principalId) ?? 0;
+    const held = principalId === undefined ? 0 : (this.perPrincipal.get(principalId) ?? 0);
     if (held >= perPrincipal) {
       this.metrics?.refused();
       throw new TailFullError(perPrincipal, true);
     }
     const subscriber = new TailSubscriber(filter, this.options.queueSpans, wake, this.metrics);
-    this.perPrincipal.set(principalId, held + 1);
-    this.owners.set(subscriber, principalId);
+    if (principalId !== undefined) {
+      this.perPrincipal.set(principalId, held + 1);
+      this.owners.set(subscriber, principalId);
+    }
     this.subscribers.add(subscriber);
     this.metrics?.clients(this.subscribers.size);
     return subscriber;
@@ -189,10 +195,12 @@ export class TailHub {
   unsubscribe(subscriber: TailSubscriber): void {
     subscriber.closed = true;
     if (!this.subscribers.delete(subscriber)) return;
-    const owner = this.owners.get(subscriber) ?? '';
-    const held = (this.perPrincipal.get(owner) ?? 1) - 1;
-    if (held > 0) this.perPrincipal.set(owner, held);
-    else this.perPrincipal.delete(owner);
+    const owner = this.owners.get(subscriber);
+    if (owner !== undefined) {
+      const held = (this.perPrincipal.get(owner) ?? 1) - 1;
+      if (held > 0) this.perPrincipal.set(owner, held);
+      else this.perPrincipal.delete(owner);
+    }
     this.metrics?.clients(this.subscribers.size);
   }
 

@@ -33,7 +33,8 @@ export function registerTailRoutes(app: FastifyInstance, deps: TailRouteDeps): v
     // Set once the stream is open; spans offered before then wait in the queue.
     let wake = (): void => {};
     try {
-      subscriber = deps.hub.subscribe(filter, () => wake(), req.principal.id);
+      // Anonymous callers (credentials not required) cannot be told apart: only the global cap applies.
+      subscriber = deps.hub.subscribe(filter, () => wake(), req.principal.kind === 'anonymous' ? undefined : req.principal.id);
     } catch (err) {
       if (err instanceof TailFullError) return reply.code(429).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ error: err.message });
       throw err;
