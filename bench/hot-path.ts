@@ -2,7 +2,8 @@
  * `npm run bench:hot-path`: the collector's per-span CPU on its event loop, piece by piece,
  * on the same realistic request as bench:ingest (512 spans, ≈15 attributes, 5–20 spans per
  * trace): OTLP protobuf decode, OTLP/JSON parse + decode, RowBinary encoding for storage, and
- * OTLP protobuf encode for the OTLP exporters.
+ * OTLP protobuf encode for the OTLP exporters; and the storage path both ways, measured in
+ * interleaved rounds: decode + encode RowBinary against the direct protobuf → RowBinary transcoder.
  * Writes bench/results/hot-path.json.
  */
 import { writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequestJson } from '../collector/src/receivers/otlp/json-decoder.js';
 import { decodeTraceRequest } from '../collector/src/receivers/otlp/proto-decoder.js';
+import { transcodeTraceRequest } from '../collector/src/receivers/otlp/rowbinary-transcoder.js';
 import { encodeRowBinary } from '../exporters/clickhouse/rowbinary.js';
 import { encodeTraceRequest } from '../exporters/otlp/encoder.js';
 
@@ -59,6 +61,31 @@ function perSpan(fn: () => void, rounds = 41): number {
   return +times.sort((a, b) => a - b)[Math.floor(rounds / 2)]!.toFixed(2);
 }
 
+/**
+ * Median µs per span of each of `fns`, timed in alternating rounds so that a shared machine's
+ * changing load hits them alike (after a warm-up of each).
+ */
+function interleaved<K extends string>(fns: Record<K, () => void>, rounds = 41): Record<K, number> {
+  const names = Object.keys(fns) as K[];
+  for (const name of names) for (let i = 0; i < 20; i++) fns[name]();
+  const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  for (let r = 0; r < rounds; r++) {
+    for (const name of r % 2 === 0 ? names : [...names].reverse()) {
+      const t0 = performance.now();
+      for (let i = 0; i < 5; i++) fns[name]();
+      times[name].push(((performance.now() - t0) * 1000) / (5 * spans.length));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, +times[n].sort((a, b) => a - b)[Math.floor(rounds / 2)]!.toFixed(2)])) as Record<K, number>;
+}
+
+// The transcoder must give exactly the rows decode + encode gives, or its figure means nothing.
+if (!transcodeTraceRequest(proto).rowBinary.equals(encodeRowBinary(decoded))) throw new Error('transcoder output differs from decode + encode');
+const storagePath = interleaved({
+  decodeAndEncodeRowBinary: () => encodeRowBinary(decodeTraceRequest(proto).spans),
+  transcodeToRowBinary: () => transcodeTraceRequest(proto),
+});
+
 const result = {
   benchmark: 'hot-path',
   date: new Date().toISOString(),
@@ -72,6 +99,8 @@ const result = {
     encodeRowBinary: perSpan(() => encodeRowBinary(decoded)),
     encodeOtlpProtobuf: perSpan(() => encodeTraceRequest(decoded)),
   },
+  /** Protobuf → RowBinary: the same request, interleaved rounds, medians (µs per span). */
+  storagePath: { ...storagePath, ratio: +(storagePath.transcodeToRowBinary / storagePath.decodeAndEncodeRowBinary).toFixed(2) },
 };
 console.log(JSON.stringify(result, null, 2));
 const out = join(resolve(import.meta.dirname), 'results', 'hot-path.json');

@@ -262,7 +262,7 @@ describe('responses keep every field through their schemas', () => {
 
   it('status, drops, service graph and correlations keep their fields', async () => {
     const { body: status } = await api<{ ready: boolean; storage: object; queues: object[]; senders: { windowMinutes: number; clocks: object[] } }>('/api/status');
-    expect(Object.keys(status.storage).sort()).toEqual(['dataDirFreeBytes', 'dataDirTotalBytes', 'dropsRetentionDays', 'retentionDays']);
+    expect(Object.keys(status.storage).sort()).toEqual(['dataDirFreeBytes', 'dataDirTotalBytes', 'dropsRetentionDays', 'maxDiskGb', 'retentionDays', 'retentionRules']);
     expect(Object.keys(status.queues[0]!).sort()).toEqual(['capacityBytes', 'deadLetteredSpans', 'diskBytes', 'droppedSpans', 'exporter', 'records', 'spans']);
     expect(status.senders.clocks).toContainEqual({ service: 'shop', aheadMs: expect.any(Number), behindMs: expect.any(Number) });
 

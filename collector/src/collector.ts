@@ -43,6 +43,11 @@ import { IngestQuotas } from './receivers/quota.js';
 import { OtlpGrpcReceiver } from './receivers/otlp-grpc/receiver.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
 import { CollectorMetrics } from './telemetry.js';
+import { retentionPolicy } from './storage/retention/config.js';
+import { DiskBudget } from './storage/disk-budget/disk-budget.js';
+import { GB } from './storage/disk-budget/config.js';
+import { BackupService } from './backup/backup-service.js';
+import { backupDirOf } from './backup/backup-name.js';
 
 const MIB = 1024 * 1024;
 /** How long the receivers wait for a crash's replay before opening anyway (it goes on behind). */
@@ -71,6 +76,8 @@ export class Collector {
   private readonly alerting: Alerting;
   /** The ledger's table, `flowtrace_drops`, written in the background. */
   private readonly dropStorage: DropStorage;
+  /** `storage.max_disk_gb`: measures the tables' size and drops the oldest days when over it. */
+  private readonly diskBudget: DiskBudget;
   /** Clock skew of recent senders, for `/api/status`. */
   private readonly senders = new SenderClocks();
   private readonly clickhouse: ClickHouseClients;
@@ -98,6 +105,9 @@ export class Collector {
     private readonly config: Config,
     private readonly logger: Logger,
   ) {
+    // One policy for the store's TTL and the receivers' age check (storage/retention/).
+    const retention = retentionPolicy(config.storage.retention_days, config.storage.retention_rules);
+    const backupDir = backupDirOf(config.storage);
     const storage: ClickHouseConfig = {
       url: config.storage.clickhouse.url,
       username: config.storage.clickhouse.username,
@@ -108,8 +118,12 @@ export class Collector {
       tracesTable: config.storage.clickhouse.traces_table,
       dataDir: config.storage.data_dir,
       retentionDays: config.storage.retention_days,
+      retentionRules: retention.rules,
       attributeCatalog: config.storage.attribute_catalog,
+      hotAttributes: config.storage.hot_attributes,
       concurrency: config.pipeline.queue.concurrency,
+      embedded: config.storage.embedded,
+      backupDir,
     };
     this.clickhouse = openClickHouse(storage);
     this.tail = new TailHub({ ...tailHubOptions(config.api.tail), metrics: this.metrics.tail });
@@ -158,6 +172,16 @@ export class Collector {
     // OIDC JWTs (after API tokens) and browser sessions on the same verifier chain.
     const sessions = setUpOidcAndSessions(config.auth, this.auth, { secure: config.api.tls.cert_file !== '', logger });
     const ingest = new Ingest(this.entry, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry), { drops: this.drops, clocks: this.senders });
+    this.diskBudget = new DiskBudget({
+      client: this.clickhouse.writer,
+      database: storage.database,
+      spanTable: storage.tracesTable,
+      maxBytes: config.storage.max_disk_gb > 0 ? Math.floor(config.storage.max_disk_gb * GB) : undefined,
+      intervalMs: config.storage.disk_check_interval_seconds * 1000,
+      drops: this.drops,
+      registry: this.metrics.registry,
+      logger: logger.child({ component: 'disk-budget' }),
+    });
     this.dropStorage = dropLedgerStorage(this.drops, this.clickhouse.writer, { database: storage.database, retentionDays: config.storage.drops_retention_days, logger });
     const { grpc, http } = config.receivers.otlp;
     // One budget for both receivers: memory held for requests is bounded however they arrive.
@@ -167,7 +191,7 @@ export class Collector {
         { endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB, tls: grpc.tls, limits: grpc.limits },
         ingest,
         logger.child({ component: 'otlp-grpc' }),
-        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
+        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
       );
       this.receivers.push(this.grpc);
     }
@@ -176,7 +200,7 @@ export class Collector {
         { endpoint: http.endpoint, maxBodyBytes: http.max_request_body_size_mib * MIB, tls: http.tls, limits: http.limits, corsOrigins: http.cors.allowed_origins },
         ingest,
         logger,
-        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
+        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
       );
       this.receivers.push(this.http);
     }
@@ -199,7 +223,8 @@ export class Collector {
         transport: { keyPrefix: 'api', tls: config.api.tls, limits: config.api.limits, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'api' }) },
       },
       { store, reader: this.clickhouse.reader, database: storage.database, userSql, tracesTable: storage.tracesTable, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions, tail: this.tail, red: this.red?.totals,
-        status: { dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
+        backup: new BackupService(this.clickhouse, { database: storage.database, backupDir }),
+        status: { dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, retentionRules: retention.rules, maxDiskGb: config.storage.max_disk_gb > 0 ? config.storage.max_disk_gb : null, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
   }
 
   async start(): Promise<void> {
@@ -211,6 +236,8 @@ export class Collector {
     await this.pipeline.start();
     if (this.journalOn) await this.openJournal();
     await this.dropStorage.start();
+    // After storage's migration (pipeline.start): measures at once, then every interval.
+    this.diskBudget.start();
     await this.red?.start();
     for (const p of [...this.processors].reverse()) await p.start();
     // Before the receivers: what a crash left undone goes first — for a while; a replay held up
@@ -293,6 +320,7 @@ export class Collector {
     await this.pipeline.shutdown();
     await this.red?.shutdown();
     await this.journal?.close();
+    await this.diskBudget.shutdown(); // it records drops: before the ledger's last flush
     await this.dropStorage.shutdown();
     await this.api.close();
     await this.auth.shutdown();

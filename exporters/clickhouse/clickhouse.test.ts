@@ -76,7 +76,9 @@ describe('ClickHouse exporter', () => {
     );
     expect(meta).toEqual({ partition_key: 'toDate(Timestamp)', sorting_key: 'ServiceName, SpanName, toDateTime(Timestamp)' });
     const indexes = await rows<{ name: string }>("SELECT name FROM system.data_skipping_indices WHERE database = 'schema_test' AND table = 'otel_traces' ORDER BY name");
-    expect(indexes.map((i) => i.name)).toEqual(['idx_duration', 'idx_res_attr_key', 'idx_res_attr_value', 'idx_span_attr_key', 'idx_span_attr_value', 'idx_trace_id']);
+    // The exporter's own, plus one per hot attribute column (collector/src/storage/hot-attributes/).
+    const hot = ['idx_attr_db_system', 'idx_attr_flowtrace_correlation_id', 'idx_attr_http_route', 'idx_attr_peer_service'];
+    expect(indexes.map((i) => i.name)).toEqual([...hot, 'idx_duration', 'idx_res_attr_key', 'idx_res_attr_value', 'idx_span_attr_key', 'idx_span_attr_value', 'idx_trace_id']);
   });
 
   it('upgrades a table created by the OpenTelemetry exporter with FlowTrace columns', async () => {

@@ -1,3 +1,7 @@
+import type { RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
+
+import type { EmbeddedEngineConfig } from './engine.js';
+
 /** What the ClickHouse exporter needs to know; built from the collector's `storage` settings. */
 export interface ClickHouseConfig {
   /** A ClickHouse server's HTTP URL; '' means the embedded engine (chdb) in `dataDir`. */
@@ -14,8 +18,19 @@ export interface ClickHouseConfig {
   tracesTable: string;
   dataDir: string;
   retentionDays: number;
+  /**
+   * The retention rules (`storage.retention_rules`) beside `retentionDays`, the default; absent:
+   * the default alone. See retention-ttl.ts.
+   */
+  retentionRules?: RetentionPolicy['rules'];
   /** Keep the attribute-key catalog for search autocomplete (`storage.attribute_catalog`); true when absent. */
   attributeCatalog?: boolean;
+  /** Span attribute keys materialised into their own columns (`storage.hot_attributes`); DEFAULT_HOT_ATTRIBUTES when absent. */
+  hotAttributes?: readonly string[];
   /** Batches written at once. */
   concurrency: number;
+  /** The embedded engine's memory and cache bounds (`storage.embedded`); the defaults when absent. Unused by a server. */
+  embedded?: EmbeddedEngineConfig;
+  /** Where the embedded engine may write and read backups (`storage.backup_dir`); none when absent. */
+  backupDir?: string;
 }

@@ -7,6 +7,7 @@ import { createClient, parseError, type ClickHouseClient, type ClickHouseSetting
 import { Session } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from './config.js';
+import { EMBEDDED_ENGINE_DEFAULTS, embeddedEngineArgs, embeddedSessionSettings } from './engine.js';
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -80,14 +81,19 @@ function dedupSettings(token: string | undefined): ClickHouseSettings | undefine
 /** The only place that knows whether ClickHouse is embedded or a server. */
 export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   const embedded = config.url === '';
+  const engine = config.embedded ?? EMBEDDED_ENGINE_DEFAULTS;
+  // chdb starts the engine with the first session at a path and takes start-up options only
+  // then (later sessions join it): this one carries the sizing and backup options and is held
+  // open while the clients are. (A session already open at this path in this process wins.)
+  const starter = embedded ? startEmbeddedEngine(resolve(config.dataDir), embeddedEngineArgs(engine, config.backupDir && resolve(config.backupDir))) : undefined;
   const make = (): ClickHouseClient => {
     if (embedded) {
       const path = resolve(config.dataDir);
-      mkdirSync(path, { recursive: true });
       // chdb types its connection against @clickhouse/client-common, which @clickhouse/client
       // now bundles as its own copy: the same interface under two declarations.
       const connection = createChdbConnection({ path }) as unknown as ClientConnection;
-      return createClient({ connection });
+      // Query settings are per chdb session: each of the collector's gets the per-query limit.
+      return createClient({ connection, clickhouse_settings: embeddedSessionSettings(engine) });
     }
     return createClient({
       url: config.url,
@@ -154,8 +160,15 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     embedded,
     async close() {
       await Promise.allSettled([...sessions].map((c) => c.close()));
+      starter?.close();
     },
   };
+}
+
+/** Opens the first session at `path` with the engine's start-up options (see openClickHouse). */
+function startEmbeddedEngine(path: string, args: string[]): Session {
+  mkdirSync(path, { recursive: true });
+  return new Session(path, { connectionArgs: args });
 }
 
 /** The statements that put a session in the guest state: database, limits, then read-only last. */

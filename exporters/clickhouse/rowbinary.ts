@@ -62,54 +62,63 @@ export function encodeRowBinary(spans: readonly Span[]): Buffer {
   const resources = new Map<Resource, Buffer>();
   const scopes = new Map<InstrumentationScope, Buffer>();
   for (const s of spans) {
-    w.int64(s.startTimeUnixNano);
-    w.string(s.traceId);
-    w.string(s.spanId);
-    w.string(s.parentSpanId);
-    w.string(s.traceState);
-    w.string(s.name);
-    w.string(SPAN_KIND_NAMES[s.kind] ?? '');
     let resource = resources.get(s.resource);
     if (resource === undefined) resources.set(s.resource, (resource = encodeResource(s.resource)));
-    w.bytes(resource);
     let scope = scopes.get(s.scope);
     if (scope === undefined) scopes.set(s.scope, (scope = encodeScope(s.scope)));
-    w.bytes(scope);
-    w.map(s.attributes);
-    w.uint64(s.endTimeUnixNano > s.startTimeUnixNano ? s.endTimeUnixNano - s.startTimeUnixNano : 0n);
-    w.string(STATUS_CODE_NAMES[s.statusCode] ?? '');
-    w.string(s.statusMessage);
-    const events = s.events;
-    w.varint(events.length);
-    for (const e of events) w.int64(e.timeUnixNano);
-    w.varint(events.length);
-    for (const e of events) w.string(e.name);
-    w.varint(events.length);
-    for (const e of events) w.map(e.attributes);
-    const links = s.links;
-    w.varint(links.length);
-    for (const l of links) w.string(l.traceId);
-    w.varint(links.length);
-    for (const l of links) w.string(l.spanId);
-    w.varint(links.length);
-    for (const l of links) w.string(l.traceState);
-    w.varint(links.length);
-    for (const l of links) w.map(l.attributes);
-    w.uint32(s.flags);
-    w.uint32(s.droppedAttributesCount);
-    w.uint32(s.droppedEventsCount);
-    w.uint32(s.droppedLinksCount);
-    w.varint(events.length);
-    for (const e of events) w.uint32(e.droppedAttributesCount);
-    w.varint(links.length);
-    for (const l of links) w.uint32(l.flags);
-    w.varint(links.length);
-    for (const l of links) w.uint32(l.droppedAttributesCount);
-    writeAttributeKinds(w, s);
-    // An end sent before the start is kept (Duration is 0 for it): the span reads back as sent.
-    w.uint64(s.endTimeUnixNano < s.startTimeUnixNano ? s.startTimeUnixNano - s.endTimeUnixNano : 0n);
+    writeSpanRow(w, s, resource, scope);
   }
   return w.finish();
+}
+
+/**
+ * One span's row, with its resource's and scope's columns given as bytes already encoded
+ * (encodeResource / encodeScope); shared with the protobuf transcoder's slow path
+ * (receivers/otlp/rowbinary-transcoder.ts).
+ */
+export function writeSpanRow(w: RowBinaryWriter, s: Span, resource: Buffer, scope: Buffer): void {
+  w.int64(s.startTimeUnixNano);
+  w.string(s.traceId);
+  w.string(s.spanId);
+  w.string(s.parentSpanId);
+  w.string(s.traceState);
+  w.string(s.name);
+  w.string(SPAN_KIND_NAMES[s.kind] ?? '');
+  w.bytes(resource);
+  w.bytes(scope);
+  w.map(s.attributes);
+  w.uint64(s.endTimeUnixNano > s.startTimeUnixNano ? s.endTimeUnixNano - s.startTimeUnixNano : 0n);
+  w.string(STATUS_CODE_NAMES[s.statusCode] ?? '');
+  w.string(s.statusMessage);
+  const events = s.events;
+  w.varint(events.length);
+  for (const e of events) w.int64(e.timeUnixNano);
+  w.varint(events.length);
+  for (const e of events) w.string(e.name);
+  w.varint(events.length);
+  for (const e of events) w.map(e.attributes);
+  const links = s.links;
+  w.varint(links.length);
+  for (const l of links) w.string(l.traceId);
+  w.varint(links.length);
+  for (const l of links) w.string(l.spanId);
+  w.varint(links.length);
+  for (const l of links) w.string(l.traceState);
+  w.varint(links.length);
+  for (const l of links) w.map(l.attributes);
+  w.uint32(s.flags);
+  w.uint32(s.droppedAttributesCount);
+  w.uint32(s.droppedEventsCount);
+  w.uint32(s.droppedLinksCount);
+  w.varint(events.length);
+  for (const e of events) w.uint32(e.droppedAttributesCount);
+  w.varint(links.length);
+  for (const l of links) w.uint32(l.flags);
+  w.varint(links.length);
+  for (const l of links) w.uint32(l.droppedAttributesCount);
+  writeAttributeKinds(w, s);
+  // An end sent before the start is kept (Duration is 0 for it): the span reads back as sent.
+  w.uint64(s.endTimeUnixNano < s.startTimeUnixNano ? s.startTimeUnixNano - s.endTimeUnixNano : 0n);
 }
 
 /**
@@ -125,7 +134,8 @@ function writeAttributeKinds(w: RowBinaryWriter, s: Span): void {
   w.endMap(countAt, count);
 }
 
-function encodeResource(r: Resource): Buffer {
+/** A resource's columns (ServiceName … ResourceDroppedAttributesCount), made once per batch. */
+export function encodeResource(r: Resource): Buffer {
   const w = new RowBinaryWriter(256);
   w.string(r.serviceName);
   w.map(r.attributes);
@@ -134,7 +144,8 @@ function encodeResource(r: Resource): Buffer {
   return w.finish();
 }
 
-function encodeScope(s: InstrumentationScope): Buffer {
+/** A scope's columns (ScopeName … ScopeDroppedAttributesCount), made once per batch. */
+export function encodeScope(s: InstrumentationScope): Buffer {
   const w = new RowBinaryWriter(128);
   w.string(s.name);
   w.string(s.version);
@@ -146,14 +157,15 @@ function encodeScope(s: InstrumentationScope): Buffer {
 
 /** Little-endian RowBinary primitives over one buffer that doubles when full. */
 export class RowBinaryWriter {
-  private buf: Buffer;
-  private pos = 0;
+  // Protected for RowBinaryCopier (rowbinary-copier.ts), which copies strings from a request.
+  protected buf: Buffer;
+  protected pos = 0;
 
   constructor(initialBytes: number) {
     this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
   }
 
-  private ensure(extra: number): void {
+  protected ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
     this.buf.copy(next, 0, 0, this.pos);

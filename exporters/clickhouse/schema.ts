@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrateAttributeCatalog } from '../../collector/src/query/search/catalog-table.js';
+import { DEFAULT_HOT_ATTRIBUTES, HotColumns, migrateHotColumns, setActiveHotColumns } from '../../collector/src/storage/hot-attributes/hot-columns.js';
+import type { RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
 import type { ClickHouseConfig } from './config.js';
+import { lookupTableTtl, reconcileRetention, spanTableTtl, ttlOnlyDropParts } from './retention-ttl.js';
 
 /**
  * `otel_traces` exactly as the OpenTelemetry Collector ClickHouse exporter creates it
@@ -19,7 +22,7 @@ import type { ClickHouseConfig } from './config.js';
  * alter it): existing tables keep theirs. The block sizes migrate() also sets on existing tables;
  * parts written from then on (inserts and merges) use them.
  */
-function tracesTableDdl(table: string, retentionDays: number): string {
+function tracesTableDdl(table: string, retention: RetentionPolicy): string {
   return `CREATE TABLE IF NOT EXISTS ${table} (
     Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -56,8 +59,8 @@ function tracesTableDdl(table: string, retentionDays: number): string {
   ) ENGINE = MergeTree()
   PARTITION BY toDate(Timestamp)
   ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
-  ${tracesTtl(retentionDays)}
-  SETTINGS index_granularity = 8192, index_granularity_bytes = 262144, ttl_only_drop_parts = 1, ${settingsText(TRACE_COMPRESS_BLOCKS)}`;
+  TTL ${spanTableTtl(retention)}
+  SETTINGS index_granularity = 8192, index_granularity_bytes = 262144, ttl_only_drop_parts = ${ttlOnlyDropParts(retention)}, ${settingsText(TRACE_COMPRESS_BLOCKS)}`;
 }
 
 /** Compressed block bounds of the span table (see tracesTableDdl). */
@@ -90,12 +93,8 @@ export const FLOWTRACE_COLUMNS: ReadonlyArray<[name: string, type: string]> = [
   ['EndBeforeStart', 'UInt64 CODEC(ZSTD(1))'],
 ];
 
-function tracesTtl(days: number): string {
-  return `TTL toDateTime(Timestamp) + toIntervalDay(${days})`;
-}
-
 /** The trace-ID lookup table and its materialized view, as the OpenTelemetry exporter has them. */
-function traceIdTableDdl(table: string, retentionDays: number): string {
+function traceIdTableDdl(table: string, retention: RetentionPolicy): string {
   return `CREATE TABLE IF NOT EXISTS ${table} (
     TraceId String CODEC(ZSTD(1)),
     Start DateTime64(9) CODEC(Delta, ZSTD(1)),
@@ -103,12 +102,8 @@ function traceIdTableDdl(table: string, retentionDays: number): string {
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1
   ) ENGINE = MergeTree()
   ORDER BY (TraceId, toUnixTimestamp(Start))
-  ${traceIdTtl(retentionDays)}
+  TTL ${lookupTableTtl(retention)}
   SETTINGS index_granularity = 8192`;
-}
-
-function traceIdTtl(days: number): string {
-  return `TTL toDateTime(Start) + toIntervalDay(${days})`;
 }
 
 function traceIdViewDdl(view: string, lookupTable: string, tracesTable: string): string {
@@ -137,15 +132,21 @@ export async function migrate(client: ClickHouseClient, config: ClickHouseConfig
   const run = (query: string) => client.command({ query });
   await run(`CREATE DATABASE IF NOT EXISTS \`${config.database}\``);
   const traces = tableName(config);
-  await run(tracesTableDdl(traces, config.retentionDays));
+  // The default (`retention_days`) and the rules (`retention_rules`): see retention-ttl.ts.
+  const retention: RetentionPolicy = { defaultDays: config.retentionDays, rules: config.retentionRules ?? [] };
+  await run(tracesTableDdl(traces, retention));
   for (const [name, type] of FLOWTRACE_COLUMNS) {
     await run(`ALTER TABLE ${traces} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
   }
+  // Hot attributes in their own columns with skip indexes (storage/hot-attributes/); the readers
+  // of this process use them from here on.
+  const hotKeys = config.hotAttributes ?? DEFAULT_HOT_ATTRIBUTES;
+  await migrateHotColumns(client, traces, hotKeys);
+  setActiveHotColumns(new HotColumns(hotKeys));
   const lookup = tableName(config, TRACE_ID_SUFFIX);
-  await run(traceIdTableDdl(lookup, config.retentionDays));
+  await run(traceIdTableDdl(lookup, retention));
   await run(traceIdViewDdl(tableName(config, `${TRACE_ID_SUFFIX}_mv`), lookup, traces));
-  await setTtl(client, config.database, config.tracesTable, tracesTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
-  await setTtl(client, config.database, config.tracesTable + TRACE_ID_SUFFIX, traceIdTtl(config.retentionDays), `toIntervalDay(${config.retentionDays})`);
+  await reconcileRetention(client, config.database, config.tracesTable, config.tracesTable + TRACE_ID_SUFFIX, retention);
   // A batch retried after a crash carries the same insert_deduplication_token: remembering the
   // last blocks' tokens makes a repeated insert a no-op (replicated tables always do this).
   await setDedupWindow(client, config.database, config.tracesTable);
@@ -177,16 +178,4 @@ async function setTableSettings(client: ClickHouseClient, database: string, tabl
   const missing = Object.entries(settings).filter(([name, value]) => !row.engine_full.includes(`${name} = ${value}`));
   if (missing.length === 0) return;
   await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY SETTING ${settingsText(Object.fromEntries(missing))}` });
-}
-
-/** `ALTER … MODIFY TTL` only when the table's TTL differs, so a restart with the same settings does no work. */
-async function setTtl(client: ClickHouseClient, database: string, table: string, ttl: string, marker: string): Promise<void> {
-  const result = await client.query({
-    query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-    query_params: { db: database, t: table },
-    format: 'JSONEachRow',
-  });
-  const rows = await result.json<{ engine_full: string }>();
-  if (rows[0]?.engine_full.includes(marker)) return;
-  await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY ${ttl}` });
 }

@@ -41,6 +41,9 @@ export function writeAttributes(w: ProtoWriter, tag: number, attributes: Attribu
   }
 }
 
+/** Standard base64 with its padding, as the decoders write bytes values. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /** The fields of one AnyValue message (without its own tag and length). */
 export function writeValue(w: ProtoWriter, text: string, kind: ValueKind | undefined): void {
   switch (kind) {
@@ -67,8 +70,13 @@ export function writeValue(w: ProtoWriter, text: string, kind: ValueKind | undef
       break;
     }
     case 'bytes':
-      w.base64(BYTES_VALUE, text);
-      return;
+      // Only text that is base64 through and through: Buffer's decoder skips other characters, so
+      // the length written ahead would not match the bytes (text a processor put there instead).
+      if (BASE64.test(text)) {
+        w.base64(BYTES_VALUE, text);
+        return;
+      }
+      break;
     case 'array':
     case 'kvlist':
       if (writeStructured(w, text, kind)) return;

@@ -19,8 +19,9 @@ import { decodeWithProtobufjs, type PbAnyValue, type PbKeyValue } from './otlp-p
 import { testSpan } from '../../collector/src/model/span.testing.js';
 
 /** decode ∘ encode ∘ decode must be decode: every field of the span model survives. */
+/** Decoded with the largest value limit the collector allows: the encoder's strings of every length come back whole. */
 function roundTrip(spans: Span[]): Span[] {
-  return decodeTraceRequest(encodeTraceRequest(spans)).spans;
+  return decodeTraceRequest(encodeTraceRequest(spans), { maxAttributeValueBytes: 64 * 1024 * 1024 }).spans;
 }
 
 function resource(attributes: Attributes = { 'service.name': 'svc' }, more: Partial<Resource> = {}): Resource {
@@ -85,6 +86,13 @@ describe('encodeTraceRequest: round trip through our decoder', () => {
     const again = roundTrip(original);
     expect(again).toStrictEqual(expected);
     expect(sharing(again)).toBe('0/0 0/0');
+  });
+
+  it('sends a value marked bytes whose text is not base64 (a processor replaced it) as a string, in a request that decodes', () => {
+    const sent = span(1, resource(), scope(), { attributes: { masked: 'a b', odd: 'QUJD=', fine: 'QUJD' }, attributeKinds: { masked: 'bytes', odd: 'bytes', fine: 'bytes' } });
+    const [back] = decodeTraceRequest(encodeTraceRequest([sent])).spans;
+    expect(back!.attributes).toMatchObject({ masked: 'a b', odd: 'QUJD=', fine: 'QUJD' });
+    expect(back!.attributeKinds).toEqual({ fine: 'bytes' });
   });
 
   it('keeps every non-default field: flags, trace state, parent, status, dropped counts, events, links, schema URLs', () => {

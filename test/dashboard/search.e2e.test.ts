@@ -183,7 +183,8 @@ describe('search page (loopback collector, no credentials needed)', () => {
     await page.getByLabel('Errors only').check();
     await page.getByRole('button', { name: 'Find traces' }).click();
     await page.waitForURL((url) => url.searchParams.get('errors') === '1');
-    expect(await resultIds(page)).toEqual([checkoutTrace]);
+    // Until the new answer is drawn, the previous search's table may still be on screen.
+    await expect.poll(() => resultIds(page), { timeout: 30_000 }).toEqual([checkoutTrace]);
     expect(await page.locator(`tr[data-trace-id="${checkoutTrace}"] .error-count`).innerText()).toBe('2');
     await browser.screenshot(page, 'search-errors-only-dark');
 
@@ -207,7 +208,7 @@ describe('search page (loopback collector, no credentials needed)', () => {
     await page.getByLabel('Correlation ID').fill(CORRELATION_ID);
     await page.getByRole('button', { name: 'Find traces' }).click();
     await page.waitForURL((url) => url.searchParams.get('correlation') === CORRELATION_ID);
-    expect(await resultIds(page)).toEqual([cartTrace, checkoutTrace].sort());
+    await expect.poll(() => resultIds(page), { timeout: 30_000 }).toEqual([cartTrace, checkoutTrace].sort());
     await page.getByText('A correlation ID lists every trace of that request').waitFor();
     await browser.screenshot(page, 'search-correlation');
   });

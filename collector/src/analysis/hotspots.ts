@@ -34,6 +34,7 @@
  * counts the remote time as its own self time — nothing of the hidden service is shown.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { LOOKUP_END, LOOKUP_START } from '../query/lookup-bounds.js';
 
 /** Rows returned at most. */
 export const MAX_HOTSPOTS = 100;
@@ -229,7 +230,7 @@ export function shareOf(part: bigint, whole: bigint): number {
 export async function traceWindow(client: ClickHouseClient, traceIdsTable: string, traceId: string): Promise<{ startNs: bigint; endNs: bigint } | undefined> {
   const rows = await (
     await client.query({
-      query: `SELECT count() AS n, toString(min(toUnixTimestamp64Nano(Start))) AS start, toString(max(toUnixTimestamp64Nano(End))) AS end
+      query: `SELECT count() AS n, toString(toUnixTimestamp64Nano(${LOOKUP_START})) AS start, toString(toUnixTimestamp64Nano(${LOOKUP_END})) AS end
               FROM ${traceIdsTable} WHERE TraceId = {traceId:String}`,
       query_params: { traceId },
       format: 'JSONEachRow',

@@ -28,9 +28,10 @@ export interface ApiAuthOptions {
 }
 
 /** The SQL text a request ran, for the audit log: /api/sql's query, /api/export's format and where clause. */
-function auditedStatement(key: string, body: { query?: unknown; where?: unknown; format?: unknown } | undefined): string {
+function auditedStatement(key: string, body: { query?: unknown; where?: unknown; format?: unknown; name?: unknown } | undefined): string {
   if (key === 'POST /api/sql') return typeof body?.query === 'string' ? body.query : '';
   if (key === 'POST /api/export') return `export ${typeof body?.format === 'string' ? body.format : '?'} where: ${typeof body?.where === 'string' ? body.where : ''}`;
+  if (key === 'POST /api/admin/backup') return `backup ${typeof body?.name === 'string' ? body.name.slice(0, 200) : '(default name)'}`;
   return '';
 }
 
@@ -41,6 +42,7 @@ const ACTIONS: Record<string, string> = {
   'POST /api/tokens': 'token.create',
   'GET /api/tokens': 'token.list',
   'DELETE /api/tokens/:id': 'token.revoke',
+  'POST /api/admin/backup': 'storage.backup',
   'POST /api/session': 'session.login',
   'GET /api/session': 'session.status',
   'DELETE /api/session': 'session.logout',
@@ -90,7 +92,7 @@ export function registerApiAuth(app: FastifyInstance, options: ApiAuthOptions): 
     const path = req.url.split('?')[0]!;
     if (!req.auditFailure && !(route ?? path).startsWith('/api/')) return;
     const key = `${req.method} ${route}`;
-    const body = req.body as { query?: unknown; where?: unknown; format?: unknown } | undefined;
+    const body = req.body as { query?: unknown; where?: unknown; format?: unknown; name?: unknown } | undefined;
     const length = Number(reply.getHeader('content-length'));
     options.audit.record({
       time: new Date(),

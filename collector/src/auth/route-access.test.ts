@@ -16,6 +16,7 @@ describe('route access table', () => {
     expect(requiredAccess('POST', '/api/tokens')).toBe('admin');
     expect(requiredAccess('DELETE', '/api/tokens/:id')).toBe('admin');
     expect(requiredAccess('GET', '/api/tokens')).toBe('admin');
+    expect(requiredAccess('POST', '/api/admin/backup')).toBe('admin');
     expect(requiredAccess('GET', '/api/traces/:traceId')).toBe('read');
     expect(requiredAccess('GET', '/api/service-graph')).toBe('read');
   });

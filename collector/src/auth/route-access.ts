@@ -24,6 +24,8 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'POST', route: '/api/export', access: 'sql' },
   { method: '*', route: '/api/tokens', access: 'admin' },
   { method: '*', route: '/api/tokens/*', access: 'admin' },
+  // Writes a backup of the whole store (backup/backup-routes.ts): admin only, like the tokens.
+  { method: 'POST', route: '/api/admin/backup', access: 'admin' },
   // Browser login: each authenticates by itself (BROWSER_SESSION_PUBLIC_ROUTES in browser-session-routes.ts).
   { method: 'POST', route: '/api/session', access: 'public' },
   { method: 'GET', route: '/api/session', access: 'public' },

@@ -2,6 +2,8 @@ import { UsageError, type Command, type CommandIO } from './command.js';
 import { alertsCommand } from './commands/alerts.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { benchCommand } from './commands/bench.js';
+import { backupCommand } from './commands/backup.js';
+import { restoreCommand } from './commands/restore.js';
 import { anomaliesCommand } from './commands/anomalies.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand } from './commands/export.js';
@@ -38,6 +40,8 @@ export const COMMANDS: readonly Command[] = [
   traceImportCommand,
   exportCommand,
   dropsCommand,
+  backupCommand,
+  restoreCommand,
   doctorCommand,
   tokensCreateCommand,
   tokensListCommand,

@@ -24,7 +24,7 @@ export const SHORTCUTS: ReadonlyArray<{ flag: string; env: string; path: string;
   { flag: 'api', env: 'FLOWTRACE_API', path: 'api.endpoint', help: 'query API listen address' },
   { flag: 'data', env: 'FLOWTRACE_DATA', path: 'storage.data_dir', help: 'embedded ClickHouse data directory' },
   { flag: 'clickhouse-url', env: 'CLICKHOUSE_URL', path: 'storage.clickhouse.url', help: 'ClickHouse server URL (embedded when empty)' },
-  { flag: 'retention-days', env: 'FLOWTRACE_RETENTION_DAYS', path: 'storage.retention_days', help: 'days spans are kept' },
+  { flag: 'retention-days', env: 'FLOWTRACE_RETENTION_DAYS', path: 'storage.retention_days', help: 'days spans are kept (the default; storage.retention_rules for exceptions)' },
 ];
 
 /** The ClickHouse client's usual variables, honoured as they are. */

@@ -13,7 +13,12 @@ import { userSqlConfigSchema } from '../query/sql/config.js';
 import { tailConfigSchema } from '../query/tail/config.js';
 import { DEFAULT_MAX_IN_FLIGHT_MIB } from '../receivers/in-flight-budget.js';
 import { quotaConfigSchema } from '../receivers/quota-config.js';
+import { DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES, MIN_MAX_ATTRIBUTE_VALUE_BYTES } from '../receivers/otlp/value-limit.js';
+import { hotAttributesSchema } from '../storage/hot-attributes/config.js';
 import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../server/config.js';
+import { embeddedEngineConfigSchema } from '../../../exporters/clickhouse/engine.js';
+import { retentionRulesSchema } from '../storage/retention/config.js';
+import { diskCheckIntervalSchema, maxDiskGbSchema } from '../storage/disk-budget/config.js';
 
 const EXPORTER_KEY = /^([a-z]+)(?:\/([A-Za-z0-9_.-]+))?$/;
 
@@ -119,7 +124,16 @@ export const configSchema = z
       .object({
         /** Embedded ClickHouse data directory, used when no server URL is set. */
         data_dir: z.string().min(1, 'must not be empty').default('./data'),
+        /** Days spans are kept: the default for spans no `retention_rules` entry matches. */
         retention_days: positiveInt.default(7),
+        /**
+         * Exceptions to `retention_days`, in order; the first rule a span matches decides
+         * (`{ name, match: { service, status, kind, method_spans }, days }`; storage/retention/).
+         */
+        retention_rules: retentionRulesSchema,
+        /** Bytes the span table may take on disk, in GB; over it the oldest days are dropped (storage/disk-budget/). 0: no budget. */
+        max_disk_gb: maxDiskGbSchema,
+        disk_check_interval_seconds: diskCheckIntervalSchema,
         /** How long the drop ledger (`flowtrace_drops`: spans not stored, values changed) is kept. */
         drops_retention_days: positiveInt.default(30),
         /**
@@ -127,6 +141,26 @@ export const configSchema = z
          * GET /api/search/keys, /api/search/values) at insert time; false drops it and its cost.
          */
         attribute_catalog: z.boolean().default(true),
+        /**
+         * Attribute values (span, resource, scope, event, link) longer than this many UTF-8 bytes are
+         * truncated at ingest: cut at a character boundary, ending in `…`, the original length in an
+         * int attribute `flowtrace.truncated.<key>`; counted in the drop ledger (receivers/otlp/value-limit.ts).
+         */
+        max_attribute_value_bytes: z
+          .number()
+          .int('expected a whole number of bytes')
+          .min(MIN_MAX_ATTRIBUTE_VALUE_BYTES, `must be at least ${MIN_MAX_ATTRIBUTE_VALUE_BYTES}`)
+          .max(64 * 1024 * 1024, 'must be at most 67108864 (64 MiB)')
+          .default(DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES),
+        /** Span attribute keys stored in their own column with a skip index (storage/hot-attributes/). */
+        hot_attributes: hotAttributesSchema,
+        /**
+         * Where `flowtrace backup` and `POST /api/admin/backup` write backups of the embedded store
+         * (each in a directory named by the request); empty: `<data_dir>/backups`. See backup/README.md.
+         */
+        backup_dir: z.string().default(''),
+        /** The embedded engine's memory, merge and cache bounds (exporters/clickhouse/engine.ts). */
+        embedded: embeddedEngineConfigSchema.prefault({}),
         clickhouse: z
           .object({
             /** A ClickHouse server's HTTP URL; empty means the embedded engine. */

@@ -5,13 +5,15 @@ import type { Span } from '../model/span.js';
  * changed. The drop ledger counts each by stage, reason and service (metrics and the
  * `flowtrace_drops` table), so "where are my spans?" always has an answer.
  */
-export type DropStage = 'receiver' | 'filter' | 'redact' | 'stitch' | 'sample' | 'pipeline' | 'exporter';
+export type DropStage = 'receiver' | 'filter' | 'redact' | 'stitch' | 'sample' | 'pipeline' | 'exporter' | 'storage';
 
 export type DropReason =
   /** Refused at the receiver: bad IDs, times that cannot be encoded, missing start time. */
   | 'invalid'
-  /** Refused at the receiver: older than `storage.retention_days` (the store would drop it at insert). */
+  /** Refused at the receiver: older than its retention rule or `storage.retention_days` allows (the store would drop it at insert). */
   | 'too_old'
+  /** Stored, then deleted with the oldest day partitions to stay within `storage.max_disk_gb`. */
+  | 'disk_budget'
   /** Refused for backpressure or a quota: the client was told to retry. */
   | 'refused'
   /** Dropped by a filter rule or a redaction rule that drops spans. */

@@ -32,6 +32,8 @@ import { registerTailRoutes } from './tail/tail-routes.js';
 import { registerRedRoutes } from '../metrics/red/red-routes.js';
 import { registerAnomalyRoutes } from './anomalies-routes.js';
 import { registerAlertRoutes } from '../alerts/routes.js';
+import { registerBackupRoutes } from '../backup/backup-routes.js';
+import type { BackupService } from '../backup/backup-service.js';
 import type { RedTotals } from '../metrics/red/prometheus.js';
 import type { TailHub } from './tail/tail-hub.js';
 import type { TraceStore } from './trace-store.js';
@@ -72,6 +74,8 @@ export interface QueryApiDeps {
   tail?: TailHub;
   /** RED counters since start (`/api/metrics/red/prometheus`, metrics/red/); the RED routes are absent without them. */
   red?: RedTotals;
+  /** Online backups (`POST /api/admin/backup`, backup/); the route is absent without it. */
+  backup?: BackupService;
 }
 
 /** The query API: traces, search, services, read-only SQL, health and metrics, on its own port. */
@@ -129,6 +133,7 @@ function registerQueryRoutes(app: FastifyInstance, deps: QueryApiDeps): void {
   registerAlertRoutes(app, { reader: deps.reader, database: deps.database });
   if (deps.status) registerStatusRoutes(app, { ...deps.status, metrics: deps.metrics, isReady: deps.isReady });
   registerTokenRoutes(app, deps.tokens);
+  if (deps.backup) registerBackupRoutes(app, deps.backup);
   if (deps.sessions) registerBrowserSessionRoutes(app, deps.sessions);
   registerDashboard(app);
 }

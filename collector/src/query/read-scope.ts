@@ -6,6 +6,7 @@ import { DROPS_TABLE } from '../pipeline/drop-ledger/table.js';
 import { RED_TABLE } from '../metrics/red/table.js';
 import { ALERTS_TABLE } from '../alerts/store.js';
 import type { TraceStore, TraceTables } from './trace-store.js';
+import { activeHotColumns, type HotColumns } from '../storage/hot-attributes/hot-columns.js';
 
 /** The rules cannot be enforced on a table this principal asked for: 403. */
 export class ReadScopeError extends Error {
@@ -65,7 +66,7 @@ const edgeFilter: RowFilter = (services, environments) =>
 /** Creates (idempotently) and hands out read scopes, one guest database per distinct rule set. */
 export class ReadScopes {
   private readonly filters: ReadonlyMap<string, RowFilter>;
-  private readonly scopes = new Map<string, { scope: Promise<ReadScope>; complete: boolean; at: number }>();
+  private readonly scopes = new Map<string, { scope: Promise<ReadScope>; complete: boolean; at: number; hot: HotColumns }>();
 
   constructor(
     /** A session allowed to create databases and views. */
@@ -125,8 +126,10 @@ export class ReadScopes {
       : 'flowtrace_guest';
     const cached = this.scopes.get(guestDatabase);
     // A scope made before every table existed (the stitch tables come with the processor) is made again, at most every 30 s.
-    if (cached && (cached.complete || Date.now() - cached.at < 30_000)) return cached.scope;
-    const entry = { scope: this.create(guestDatabase, restricted, services, environments, (complete) => (entry.complete = complete)), complete: false, at: Date.now() };
+    // Views made before the migration set the hot columns (a request during start) lack them: made again.
+    const hot = activeHotColumns();
+    if (cached && cached.hot === hot && (cached.complete || Date.now() - cached.at < 30_000)) return cached.scope;
+    const entry = { scope: this.create(guestDatabase, restricted, services, environments, hot, (complete) => (entry.complete = complete)), complete: false, at: Date.now(), hot };
     this.scopes.set(guestDatabase, entry);
     entry.scope.catch(() => this.scopes.delete(guestDatabase));
     return entry.scope;
@@ -137,6 +140,8 @@ export class ReadScopes {
     restricted: boolean,
     services: string[],
     environments: string[],
+    /** The span table's hot attribute columns: `SELECT *` leaves MATERIALIZED columns out, so the view names them. */
+    hot: HotColumns,
     setComplete: (complete: boolean) => void,
   ): Promise<ReadScope> {
     const { database } = this.source;
@@ -164,7 +169,7 @@ export class ReadScopes {
       // DEFINER: on a server the guest user needs SELECT on the guest database only, never on the source tables.
       await this.admin.command({
         query: `CREATE OR REPLACE VIEW ${quote(guestDatabase)}.${quote(name)} SQL SECURITY DEFINER AS
-                SELECT * FROM ${quote(database)}.${quote(name)}${condition ? ` WHERE ${condition}` : ''}`,
+                SELECT *${name === this.source.tracesTable ? hotColumnList(hot) : ''} FROM ${quote(database)}.${quote(name)}${condition ? ` WHERE ${condition}` : ''}`,
       });
     }
     setComplete([...filters.keys()].every((name) => existing.has(name)));
@@ -182,6 +187,11 @@ export class ReadScopes {
       traceTables: { traces: table(this.source.tracesTable), traceIds: raw(this.source.tracesTable + this.source.traceIdSuffix) },
     };
   }
+}
+
+/** `SELECT *` leaves MATERIALIZED columns out: the hot attribute columns are named (storage/hot-attributes/). */
+function hotColumnList(hot: HotColumns): string {
+  return hot.columns.map((column) => `, ${column}`).join('');
 }
 
 function quote(identifier: string): string {

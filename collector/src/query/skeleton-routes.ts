@@ -7,6 +7,8 @@ import '../auth/request-principal.js';
 import { propagateOffsets } from '../processors/stitch/clock-skew.js';
 import { STITCH_TABLES, stitchTable } from '../processors/stitch/tables.js';
 import { CORRELATION_ATTRIBUTE } from '../processors/stitch/stitcher.js';
+import { activeHotColumns } from '../storage/hot-attributes/hot-columns.js';
+import { LOOKUP_END, LOOKUP_START } from './lookup-bounds.js';
 import { QueryParamError, parseTraceId, single } from './params.js';
 import type { ReadScopes } from './read-scope.js';
 import { errorSchema, readErrors, spanViewSchema, traceIdParams } from './route-schemas.js';
@@ -258,7 +260,7 @@ export async function readSkeleton(client: ClickHouseClient, source: SkeletonSou
   const { traceId } = source;
   // The lookup table narrows every scan of the span table to the trace's own time range.
   const [bounds] = await query<{ start: string; end: string; base: string; n: string }>(
-    `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, toString(toUnixTimestamp64Nano(min(Start))) AS base, count() AS n
+    `SELECT toString(${LOOKUP_START}) AS start, toString(${LOOKUP_END}) AS end, toString(toUnixTimestamp64Nano(${LOOKUP_START})) AS base, count() AS n
      FROM ${source.traceIds} WHERE TraceId = {id:String}`,
     { id: traceId },
   );
@@ -271,7 +273,7 @@ export async function readSkeleton(client: ClickHouseClient, source: SkeletonSou
     count(source.traces),
     source.allTraces ? count(source.allTraces) : undefined,
     query<{ c: string }>(
-      `SELECT SpanAttributes[{key:String}] AS c FROM ${source.traces} WHERE ${inTrace} AND c != '' LIMIT 1`,
+      `SELECT ${activeHotColumns().column(CORRELATION_ATTRIBUTE) ?? 'SpanAttributes[{key:String}]'} AS c FROM ${source.traces} WHERE ${inTrace} AND c != '' LIMIT 1`,
       { ...params, key: CORRELATION_ATTRIBUTE },
     ),
   ]);
@@ -432,7 +434,7 @@ async function readSpan(client: ClickHouseClient, traces: string, traceIds: stri
   const rows = async <T>(sql: string, params: Record<string, unknown>) =>
     (await client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS })).json<T>();
   const [bounds] = await rows<{ start: string; end: string; n: string }>(
-    `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, count() AS n FROM ${traceIds} WHERE TraceId = {id:String}`,
+    `SELECT toString(${LOOKUP_START}) AS start, toString(${LOOKUP_END}) AS end, count() AS n FROM ${traceIds} WHERE TraceId = {id:String}`,
     { id: traceId },
   );
   if (!bounds || bounds.n === '0') return undefined;

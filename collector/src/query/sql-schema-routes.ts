@@ -38,6 +38,7 @@ export const SQL_NOTES: readonly string[] = [
   'Name the tables bare (otel_traces); one SELECT (or WITH … SELECT) per statement.',
   'Timestamp is DateTime64(9) UTC; Duration is nanoseconds (UInt64).',
   "Attributes are Map(String, String): SpanAttributes['http.route'].",
+  "Hot attributes also have their own indexed column (Attr_http_route is SpanAttributes['http.route']); name it, SELECT * leaves it out.",
   "StatusCode is 'Error', 'Ok' or 'Unset'.",
   'Filter on Timestamp first: the span table is ordered by service and time.',
 ];

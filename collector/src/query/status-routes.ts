@@ -4,6 +4,7 @@ import '../auth/request-principal.js';
 import { unrestricted } from '../auth/principal.js';
 import { SENDER_CLOCK_WINDOW_MINUTES, type SenderClock, type SenderClocks } from '../receivers/sender-clocks.js';
 import type { CollectorMetrics } from '../telemetry.js';
+import { describeMatch, type RetentionRule } from '../storage/retention/policy.js';
 import { authErrors } from './route-schemas.js';
 
 export interface StatusRouteDeps {
@@ -11,6 +12,10 @@ export interface StatusRouteDeps {
   /** `storage.data_dir`: queues, journal and (embedded) ClickHouse live there. */
   dataDir: string;
   retentionDays: number;
+  /** `storage.retention_rules`, in order (the first match decides). */
+  retentionRules: readonly RetentionRule[];
+  /** `storage.max_disk_gb`; null: no budget. */
+  maxDiskGb: number | null;
   dropsRetentionDays: number;
   senders: SenderClocks;
   isReady(): boolean;
@@ -28,13 +33,25 @@ export interface QueueStatus {
   droppedSpans: number;
 }
 
+export interface RetentionRuleStatus {
+  name: string;
+  /** The match in words: `service=payments, status=error, method spans`. */
+  match: string;
+  days: number;
+}
+
 export interface CollectorStatus {
   ready: boolean;
   storage: {
     /** Free and total bytes of the file system holding the data directory (null when it cannot be read). */
     dataDirFreeBytes: number | null;
     dataDirTotalBytes: number | null;
+    /** The default: spans no rule matches. */
     retentionDays: number;
+    /** Retention rules in order; the first a span matches decides (empty: the default for all). */
+    retentionRules?: RetentionRuleStatus[];
+    /** `storage.max_disk_gb`; null: no disk budget. (Both optional: doctor may ask an older collector.) */
+    maxDiskGb?: number | null;
     dropsRetentionDays: number;
   };
   queues: QueueStatus[];
@@ -58,7 +75,13 @@ const statusSchema = {
           properties: {
             dataDirFreeBytes: bytes('free bytes of the file system holding the data directory; null when it cannot be read'),
             dataDirTotalBytes: bytes('its size; null when it cannot be read'),
-            retentionDays: { type: 'number' },
+            retentionDays: { type: 'number', description: 'the default retention: spans no rule matches' },
+            retentionRules: {
+              type: 'array',
+              description: 'storage.retention_rules in order; the first a span matches decides',
+              items: { type: 'object', properties: { name: { type: 'string' }, match: { type: 'string' }, days: { type: 'number' } } },
+            },
+            maxDiskGb: { type: ['number', 'null'], description: 'storage.max_disk_gb; null when there is no disk budget' },
             dropsRetentionDays: { type: 'number' },
           },
         },
@@ -108,7 +131,13 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRouteDeps
     const visible = (c: SenderClock) => unrestricted(rules) || (!rules.environments?.length && (rules.services ?? []).includes(c.service));
     return {
       ready: deps.isReady(),
-      storage: { ...(await diskSpace(deps.dataDir)), retentionDays: deps.retentionDays, dropsRetentionDays: deps.dropsRetentionDays },
+      storage: {
+        ...(await diskSpace(deps.dataDir)),
+        retentionDays: deps.retentionDays,
+        retentionRules: deps.retentionRules.map((r) => ({ name: r.name, match: describeMatch(r.match), days: r.days })),
+        maxDiskGb: deps.maxDiskGb,
+        dropsRetentionDays: deps.dropsRetentionDays,
+      },
       queues: await queues(deps.metrics),
       senders: { windowMinutes: SENDER_CLOCK_WINDOW_MINUTES, clocks: deps.senders.report().filter(visible).slice(0, MAX_SENDERS) },
     };

@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { SPAN_COLUMNS, spanView, type SpanRow, type SpanView } from './span-view.js';
+import { activeHotColumns } from '../storage/hot-attributes/hot-columns.js';
+import { LOOKUP_END, LOOKUP_START } from './lookup-bounds.js';
 
 export interface TraceTables {
   /** Quoted `db`.`otel_traces`. */
@@ -70,7 +72,7 @@ export class TraceStore {
    */
   async locate(traceId: string): Promise<TraceLocation | undefined> {
     const [bounds] = await this.rows<{ start: string; end: string; n: string }>(
-      `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, count() AS n
+      `SELECT toString(${LOOKUP_START}) AS start, toString(${LOOKUP_END}) AS end, count() AS n
        FROM ${this.tables.traceIds} WHERE TraceId = {id:String}`,
       { id: traceId },
     );
@@ -94,7 +96,7 @@ export class TraceStore {
     // The lookup table narrows the scan of otel_traces to the trace's own time range: the
     // bounds come from `location`, or from a scalar subquery in the same statement (one round
     // trip; ClickHouse evaluates it first, so partition and primary-key pruning still apply).
-    const lookup = `(SELECT (min(Start), max(End)) FROM ${this.tables.traceIds} WHERE TraceId = {id:String})`;
+    const lookup = `(SELECT (${LOOKUP_START}, ${LOOKUP_END}) FROM ${this.tables.traceIds} WHERE TraceId = {id:String})`;
     const [start, end] = known ? ['{start:DateTime64(9)}', '{end:DateTime64(9)}'] : ['bounds.1', 'bounds.2'];
     const rows = await this.rows<SpanRow>(
       `${known ? '' : `WITH ${lookup} AS bounds `}SELECT ${SPAN_COLUMNS} FROM ${this.tables.traces}
@@ -126,8 +128,11 @@ export class TraceStore {
       params.maxDuration = search.maxDurationNs.toString();
     }
     if (search.errorsOnly) where.push("StatusCode = 'Error'");
+    const hot = activeHotColumns();
     search.tags.forEach(([key, value], i) => {
-      where.push(`(SpanAttributes[{k${i}:String}] = {v${i}:String} OR ResourceAttributes[{k${i}:String}] = {v${i}:String})`);
+      // A hot attribute's column is `SpanAttributes[key]` stored apart: the same value, a narrower read.
+      const span = hot.column(key) ?? `SpanAttributes[{k${i}:String}]`;
+      where.push(`(${span} = {v${i}:String} OR ResourceAttributes[{k${i}:String}] = {v${i}:String})`);
       params[`k${i}`] = key;
       params[`v${i}`] = value;
     });
@@ -139,7 +144,7 @@ export class TraceStore {
     if (found.length === 0) return [];
     const ids = found.map((r) => r.TraceId);
     const summaries = await this.rows<TraceSummary>(
-      `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM ${this.tables.traceIds} WHERE TraceId IN {ids:Array(String)})
+      `WITH bounds AS (SELECT ${LOOKUP_START} AS s, ${LOOKUP_END} AS e FROM ${this.tables.traceIds} WHERE TraceId IN {ids:Array(String)})
        SELECT TraceId AS traceId,
          argMinIf(ServiceName, Timestamp, ParentSpanId = '') AS rootServiceName,
          argMinIf(SpanName, Timestamp, ParentSpanId = '') AS rootSpanName,

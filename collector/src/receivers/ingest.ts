@@ -72,6 +72,8 @@ export class Ingest {
       throw new PipelineUnavailableError(`could not keep the spans: ${err instanceof Error ? err.message : String(err)}; retry later`, UNAVAILABLE_RETRY_SECONDS);
     }
     this.metrics.spansAccepted.inc({ transport }, decoded.spans.length);
+    // Values cut to storage.max_attribute_value_bytes: alterations of spans now kept.
+    for (const t of decoded.truncations ?? []) this.observers.drops?.values('receiver', 'truncated', t.service, t.values);
   }
 
   /** Per service and reason when the decoder said so; else all as invalid, service unknown. */

@@ -8,21 +8,25 @@ export type ApiState<T> = { status: 'idle' } | { status: 'loading' } | { status:
 /** `path` undefined: nothing to fetch (the state stays idle). */
 export function useApi<T>(path: string | undefined): ApiState<T> {
   const { epoch } = useSession();
-  const [state, setState] = useState<ApiState<T>>({ status: path === undefined ? 'idle' : 'loading' });
+  const key = `${epoch} ${path ?? ''}`;
+  // The answer is kept with the request it answers: in the render where the path (or session)
+  // has just changed, before the effect below runs, the previous answer is not shown as this one's.
+  const [held, setHeld] = useState<{ key: string; state: ApiState<T> }>({ key, state: { status: path === undefined ? 'idle' : 'loading' } });
   useEffect(() => {
     if (path === undefined) {
-      setState({ status: 'idle' });
+      setHeld({ key, state: { status: 'idle' } });
       return;
     }
     const controller = new AbortController();
-    setState({ status: 'loading' });
+    setHeld({ key, state: { status: 'loading' } });
     api<T>(path, { signal: controller.signal }).then(
-      (data) => setState({ status: 'done', data }),
+      (data) => setHeld({ key, state: { status: 'done', data } }),
       (error: unknown) => {
-        if (!controller.signal.aborted) setState({ status: 'error', error });
+        if (!controller.signal.aborted) setHeld({ key, state: { status: 'error', error } });
       },
     );
     return () => controller.abort();
-  }, [path, epoch]);
-  return state;
+  }, [key, path]);
+  if (held.key !== key) return { status: path === undefined ? 'idle' : 'loading' };
+  return held.state;
 }

@@ -46,7 +46,15 @@ export function assessDisk(status: CollectorStatus): CheckResult {
 
 export function assessRetention(status: CollectorStatus): CheckResult {
   const { retentionDays, dropsRetentionDays } = status.storage;
-  return { status: 'OK', check: 'retention', detail: `spans are kept ${days(retentionDays)} (storage.retention_days; older spans are refused), the drop ledger ${days(dropsRetentionDays)}` };
+  // Absent when the collector predates retention rules and the disk budget.
+  const rules = status.storage.retentionRules ?? [];
+  const ruleText = rules.length === 0 ? '' : `; first matching rule instead: ${rules.map((r) => `${r.name} (${r.match}) ${days(r.days)}`).join(', ')}`;
+  const budget = status.storage.maxDiskGb == null ? '' : `; disk budget ${status.storage.maxDiskGb} GB for spans (oldest days dropped beyond it)`;
+  return {
+    status: 'OK',
+    check: 'retention',
+    detail: `spans are kept ${days(retentionDays)} (storage.retention_days; older spans are refused)${ruleText}, the drop ledger ${days(dropsRetentionDays)}${budget}`,
+  };
 }
 
 /** Clocks ahead by more than this make spans end in the future. */

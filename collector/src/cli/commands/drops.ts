@@ -20,7 +20,8 @@ ${CONNECTION_HELP}
 /** What a reason means, for the table's last column. */
 const MEANING: Record<string, string> = {
   invalid: 'refused: invalid (bad IDs, times, missing start)',
-  too_old: 'refused: older than storage.retention_days',
+  too_old: 'refused: older than its retention (retention_rules or retention_days)',
+  disk_budget: 'stored, then dropped with the oldest days (storage.max_disk_gb)',
   refused: 'refused for backpressure or a quota (client retries)',
   filtered: 'dropped by a filter or redaction rule',
   sampled_out: 'not kept by sampling',

@@ -81,9 +81,30 @@ export const serveCommand: Command = {
       io.stderr.write(`flowtrace serve: cannot start: ${(err as Error).message.split('\n')[0]}\n`);
       return 1;
     }
+    // Signals are handled from before the start: a SIGTERM that arrives while starting, or just
+    // after "collector ready" while other start-up work still holds the event loop, stops the
+    // collector gracefully once it has started — with no handler yet, the default action would
+    // kill it with whatever it held.
+    let pendingSignal: string | undefined;
+    let onSignal = (signal: string) => {
+      if (pendingSignal === undefined) {
+        pendingSignal = signal;
+        logger.info({ signal }, 'signal received while starting: stopping once started (again to exit now)');
+        return;
+      }
+      // A start that hangs (a ClickHouse server not answering) must not make the process unkillable.
+      logger.warn({ signal }, 'second signal while starting: exiting');
+      process.exit(1);
+    };
+    const onSigterm = () => onSignal('SIGTERM');
+    const onSigint = () => onSignal('SIGINT');
+    process.on('SIGTERM', onSigterm);
+    process.on('SIGINT', onSigint);
     try {
       await collector.start();
     } catch (err) {
+      process.off('SIGTERM', onSigterm);
+      process.off('SIGINT', onSigint);
       await collector.shutdown().catch(() => undefined);
       lock.release();
       // Settings only checkable at start (an exporter's certificate files) are config errors too.
@@ -115,8 +136,8 @@ export const serveCommand: Command = {
           },
         );
       };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      onSignal = stop;
+      if (pendingSignal !== undefined) stop(pendingSignal);
       // A bug in one request must not take the collector (and what it holds) down.
       process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
     });

@@ -9,6 +9,7 @@ import type { SpanExpr, TraceExpr, Value } from '../search/ast.js';
 import { compileSearch } from '../search/compile.js';
 import { SEARCH_SETTINGS } from '../search/search.js';
 import { SPAN_COLUMNS, type SpanRow } from '../span-view.js';
+import { LOOKUP_END, LOOKUP_START } from '../lookup-bounds.js';
 import type { TraceTables } from '../trace-store.js';
 
 /** Every 64-bit integer as a JSON string, so no digit is lost on the way to JavaScript. */
@@ -56,7 +57,7 @@ export class JaegerReads {
     if (traceIds.length === 0) return [];
     // The lookup table narrows the scan of the span table to the traces' own time range.
     const [bounds] = await this.rows<{ start: string; end: string; n: string }>(
-      `SELECT toString(min(Start)) AS start, toString(max(End)) AS end, count() AS n
+      `SELECT toString(${LOOKUP_START}) AS start, toString(${LOOKUP_END}) AS end, count() AS n
        FROM ${this.tables.traceIds} WHERE TraceId IN {ids:Array(String)}`,
       { ids: traceIds },
     );

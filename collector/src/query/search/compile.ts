@@ -14,6 +14,7 @@
  * (duration, span count, root) are computed over the trace's spans inside the window.
  */
 import type { Comparison, SpanExpr, SpanField, TraceExpr, TraceField, Value } from './ast.js';
+import { activeHotColumns, hotElementsSql, type HotColumns } from '../../storage/hot-attributes/hot-columns.js';
 
 /** How many levels above a span the descendant operator looks for its ancestor. */
 export const MAX_ANCESTOR_DEPTH = 64;
@@ -31,6 +32,8 @@ export interface SearchBounds {
   limit: number;
   /** Continue after this trace (from the previous page's last row). */
   after?: { startNs: bigint; traceId: string };
+  /** Span attributes with their own column (storage/hot-attributes/); the store's active ones when absent. */
+  hot?: HotColumns;
 }
 
 /** Column of a summary row; see TraceSummary in trace-store.ts (the same shape as /api/traces). */
@@ -47,7 +50,7 @@ function traceDurationNs(): string {
 }
 
 export function compileSearch(expr: TraceExpr, bounds: SearchBounds): CompiledSearch {
-  const p = new Params();
+  const p = new Params(bounds.hot ?? activeHotColumns());
   const window = `Timestamp >= fromUnixTimestamp64Nano(${p.add(bounds.startNs.toString(), 'Int64')}) AND Timestamp <= fromUnixTimestamp64Nano(${p.add(bounds.endNs.toString(), 'Int64')})`;
   const having = [traceSql(expr, p)];
   if (bounds.after) {
@@ -69,6 +72,9 @@ LIMIT ${p.add(bounds.limit, 'UInt32')}`;
 class Params {
   readonly values: Record<string, unknown> = {};
   private next = 0;
+
+  /** Travels with the parameters, which every fragment builder already takes. */
+  constructor(readonly hot: HotColumns) {}
 
   add(value: unknown, type: string): string {
     const name = `p${this.next++}`;
@@ -169,15 +175,33 @@ function attributeSql(field: SpanField & { type: 'attribute' }, c: Comparison<Sp
   const negative = c.op === '!=' || c.op === '!~' || c.op === 'notIn';
   const positive = { ...c, op: negative ? POSITIVE_OF[c.op as '!=' | '!~' | 'notIn'] : c.op };
   const test = (x: string) => attributeValueSql(x, positive, p);
+  // A hot attribute's column holds exactly `SpanAttributes[key]` ('' when missing): read it instead of the map.
+  const column = field.scope === 'span' ? p.hot.column(field.key) : undefined;
+  const value = column ?? `${map}[${key}]`;
   let any: string;
-  if (field.asText) any = test(`${map}[${key}]`);
+  if (field.asText) any = test(value);
   else {
     const kind = p.add(`${field.scope}:${field.key}`, 'String');
-    const elements = `arrayMap(e -> if(JSONType(e) = 'String', JSONExtractString(e), e), JSONExtractArrayRaw(${map}[${key}]))`;
+    const elements = `arrayMap(e -> if(JSONType(e) = 'String', JSONExtractString(e), e), JSONExtractArrayRaw(${value}))`;
     // The lambda's own parameter name `x` never collides with a column: the table has none named so.
-    any = `if(AttributeKinds[${kind}] = 'array', arrayExists(x -> ${test('x')}, ${elements}), ${test(`${map}[${key}]`)})`;
+    any = `if(AttributeKinds[${kind}] = 'array', arrayExists(x -> ${test('x')}, ${elements}), ${test(value)})`;
   }
-  return negative ? `(${present} AND NOT ${any})` : `(${present} AND ${any})`;
+  if (negative) return `(${present} AND NOT ${any})`;
+  const pruning = column === undefined ? undefined : hotPruningSql(column, positive, p);
+  return pruning ? `(${pruning} AND ${present} AND ${any})` : `(${present} AND ${any})`;
+}
+
+/**
+ * For `=` and `in` on text, a condition every matching span meets that the hot column's skip
+ * index evaluates: the value, or one of its array elements, is among the wanted ones
+ * (hotElementsSql is what the index is built over). Numbers compare as numbers ('1.0' = 1): none.
+ */
+function hotPruningSql(column: string, c: Comparison<SpanField>, p: Params): string | undefined {
+  if (c.values.some((v) => v.type === 'number')) return undefined;
+  const elements = hotElementsSql(column);
+  if (c.op === '=') return `has(${elements}, ${p.add(stringOf(c.values[0]!), 'String')})`;
+  if (c.op === 'in') return `hasAny(${elements}, ${p.add(c.values.map(stringOf), 'Array(String)')})`;
+  return undefined;
 }
 
 const ATTRIBUTE_MAPS = { span: 'SpanAttributes', resource: 'ResourceAttributes', scope: 'ScopeAttributes' } as const;

@@ -53,6 +53,24 @@ describe('OTLP/gRPC receiver (node:http2)', () => {
     expect(r.pipeline.spans).toHaveLength(10);
   });
 
+  it('opens flow-control windows that take a whole export at once, so uploads do not wait on a busy event loop for window updates', async () => {
+    const r = await start();
+    const client = connect(`http://${r.address}`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('remoteSettings', () => resolve());
+        client.once('error', reject);
+      });
+      // The stream window (SETTINGS_INITIAL_WINDOW_SIZE): a 500-span export is ≈ 300 KB, the default 64 KiB.
+      expect(client.remoteSettings.initialWindowSize).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+      // The connection window grows by a WINDOW_UPDATE on stream 0, which has arrived once a PING sent after it is answered.
+      await new Promise<void>((resolve, reject) => client.ping((err) => (err ? reject(err) : resolve())));
+      expect(client.state.remoteWindowSize).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    } finally {
+      client.close();
+    }
+  });
+
   it('decompresses deflate and refuses an unknown grpc-encoding with UNIMPLEMENTED naming the supported ones', async () => {
     const r = await start();
     const body = protobufRequest((await sdkSpans(2)).spans);

@@ -4,6 +4,7 @@
  */
 import type { DropReason } from '../../pipeline/drops.js';
 import type { AttributeKinds, Attributes, InstrumentationScope, Resource, Span, ValueKind } from '../../model/span.js';
+import type { ValueTruncation } from './value-limit.js';
 
 export interface DecodedTraces {
   /** The valid spans, in request order. */
@@ -14,6 +15,8 @@ export interface DecodedTraces {
   rejectionMessage: string;
   /** The rejected spans by service and reason, for the drop ledger (sums to `rejectedSpans`). */
   rejections?: SpanRejection[];
+  /** Attribute values truncated to `storage.max_attribute_value_bytes`, by service (value-limit.ts); absent when none. */
+  truncations?: ValueTruncation[];
 }
 
 export interface SpanRejection {

@@ -39,6 +39,7 @@ import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError } from './errors.js';
 import { RoundedFraction, decimalIntegerOf, parseJsonExact, wholeNumberOf } from './exact-json.js';
 import { SpanTimeRules, type DecodeOptions } from './span-validation.js';
+import { DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES, limitAttributeValues, longValueChars } from './value-limit.js';
 import { KvlistJsonBuilder, MAX_VALUE_DEPTH, bytesAsJson, doubleAsJson, doubleAsString, quoteJsonString } from './value-format.js';
 
 export { OtlpDecodeError } from './errors.js';
@@ -100,6 +101,9 @@ export function decodeTraceRequestJson(body: unknown, options?: DecodeOptions): 
   const spans: Span[] = [];
   const log = new RejectionLog();
   timeRules = new SpanTimeRules(options);
+  const maxValueBytes = options?.maxAttributeValueBytes ?? DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES;
+  longValues = false;
+  longValueLimit = longValueChars(maxValueBytes);
   try {
     const request = asObject(body);
     forEach(field(request, 'resourceSpans', 'resource_spans'), 'resourceSpans', (item) => {
@@ -109,8 +113,18 @@ export function decodeTraceRequestJson(body: unknown, options?: DecodeOptions): 
     if (err instanceof JsonShapeError) throw new OtlpDecodeError(`${err.path()}: ${err.message}`);
     throw err;
   }
-  return log.result(spans);
+  const result = log.result(spans);
+  if (longValues) {
+    const truncations = limitAttributeValues(result.spans, maxValueBytes);
+    if (truncations.length > 0) result.truncations = truncations;
+  }
+  return result;
 }
+
+/** Attribute values longer than this (UTF-16 units) may be over the size limit; set per request (value-limit.ts). */
+let longValueLimit = Infinity;
+/** Some attribute value of the request was longer than longValueLimit: run the truncation pass. */
+let longValues = false;
 
 type JsonObject = Record<string, unknown>;
 
@@ -313,7 +327,7 @@ function readSpan(
     log.reject(spanIndex, scope, problem, resource);
     return;
   }
-  if (!timeRules.admit(log, spanIndex, resource, scope, span.startTimeUnixNano, events)) return;
+  if (!timeRules.admit(log, spanIndex, resource, scope, span.startTimeUnixNano, events, span.kind, span.statusCode, attributes)) return;
   span.traceId = traceId.toLowerCase();
   span.spanId = spanId.toLowerCase();
   span.parentSpanId = isZeroHex(parentSpanId) ? '' : parentSpanId.toLowerCase();
@@ -554,6 +568,7 @@ function readAttributes(obj: JsonObject, name: string, attributes: Attributes): 
       kind = lastKind;
     }
     if (clean && invalidText !== '') invalidText = invalidText === 'key' ? `${name} key` : `${name}[${quoteJsonString(key.length > 64 ? key.slice(0, 64) + '…' : key)}]`;
+    if (text.length > longValueLimit) longValues = true;
     kinds = putAttribute(attributes, kinds, key, text, kind, true);
   });
   return kinds;

@@ -37,6 +37,7 @@ import {
 import { isUtf8 } from 'node:buffer';
 import { OtlpDecodeError } from './errors.js';
 import { SpanTimeRules, type DecodeOptions } from './span-validation.js';
+import { DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES, limitAttributeValues, longValueChars } from './value-limit.js';
 import { KvlistJsonBuilder, MAX_VALUE_DEPTH, bytesAsJson, doubleAsJson, doubleAsString, quoteJsonString } from './value-format.js';
 
 export { OtlpDecodeError } from './errors.js';
@@ -50,6 +51,8 @@ export type { DecodeOptions } from './span-validation.js';
 export function decodeTraceRequest(bytes: Uint8Array, options?: DecodeOptions): DecodedTraces {
   if (!(bytes instanceof Uint8Array)) throw new OtlpDecodeError('request body is not a byte array');
   const r = new ProtoReader(bytes, new SpanTimeRules(options));
+  const maxValueBytes = options?.maxAttributeValueBytes ?? DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES;
+  r.longValueChars = longValueChars(maxValueBytes);
   const spans: Span[] = [];
   const log = new RejectionLog();
   const end = bytes.length;
@@ -64,7 +67,12 @@ export function decodeTraceRequest(bytes: Uint8Array, options?: DecodeOptions): 
       skipField(r, tag, end, tagAt, 0);
     }
   }
-  return log.result(spans);
+  const result = log.result(spans);
+  if (r.longValues) {
+    const truncations = limitAttributeValues(result.spans, maxValueBytes);
+    if (truncations.length > 0) result.truncations = truncations;
+  }
+  return result;
 }
 
 const WIRE_VARINT = 0;
@@ -74,8 +82,12 @@ const WIRE_SGROUP = 3;
 const WIRE_EGROUP = 4;
 const WIRE_I32 = 5;
 
-/** Cursor over the request plus a few out-parameters that spare allocations on the hot path. */
-class ProtoReader {
+/**
+ * Cursor over the request plus a few out-parameters that spare allocations on the hot path.
+ * Exported, with the message readers and wire primitives below, for rowbinary-transcoder.ts,
+ * which copies what it can straight into rows and calls these for everything else.
+ */
+export class ProtoReader {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   /** The same memory as a Buffer, for Node's native UTF-8, hex and base64 slicing. */
@@ -97,6 +109,10 @@ class ProtoReader {
   lastParentId = '';
   /** The first field holding invalid UTF-8 since the enclosing message reset it ('' for none). */
   invalidUtf8 = '';
+  /** Attribute values longer than this (UTF-16 units) may be over the size limit (value-limit.ts). */
+  longValueChars = Infinity;
+  /** Some attribute value was longer than longValueChars: run the truncation pass. */
+  longValues = false;
 
   constructor(bytes: Uint8Array, timeRules: SpanTimeRules) {
     this.bytes = bytes;
@@ -115,11 +131,19 @@ function readResourceSpans(r: ProtoReader, end: number, out: Span[], log: Reject
   const resource = newResource();
   const first = out.length;
   let invalid = '';
+  // Retention rules by service judge spans by `service.name`: a resource sent after its spans
+  // (rare: SDKs write it first) is read ahead, so that every span is judged by its own rule.
+  const readAhead = r.timeRules.needsServiceName && r.pos < end && r.bytes[r.pos] !== 0x0a;
+  if (readAhead) invalid = readResourcesAhead(r, end, resource);
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = readTag(r, end);
     switch (tag) {
       case 0x0a: // 1 resource
+        if (readAhead) {
+          r.pos = readLength(r, end);
+          break;
+        }
         r.invalidUtf8 = '';
         readResource(r, readLength(r, end), resource);
         if (invalid === '' && r.invalidUtf8 !== '') invalid = `resource.${r.invalidUtf8}`;
@@ -139,6 +163,25 @@ function readResourceSpans(r: ProtoReader, end: number, out: Span[], log: Reject
   if (invalid !== '') rejectSince(out, first, log, resource, undefined, invalid);
 }
 
+/** Reads every `resource` field of a ResourceSpans ahead of its spans, then rewinds; returns the invalid UTF-8 found, as the main loop would. */
+export function readResourcesAhead(r: ProtoReader, end: number, resource: Resource): string {
+  const start = r.pos;
+  let invalid = '';
+  while (r.pos < end) {
+    const tagAt = r.pos;
+    const tag = readTag(r, end);
+    if (tag !== 0x0a) {
+      skipField(r, tag, end, tagAt, 0);
+      continue;
+    }
+    r.invalidUtf8 = '';
+    readResource(r, readLength(r, end), resource);
+    if (invalid === '' && r.invalidUtf8 !== '') invalid = `resource.${r.invalidUtf8}`;
+  }
+  r.pos = start;
+  return invalid;
+}
+
 /** Rejects the spans kept since `first` (those of one resource or scope holding invalid UTF-8). */
 function rejectSince(
   out: Span[],
@@ -153,7 +196,7 @@ function rejectSince(
   if (count > 0) log.rejectGroup(count, scope, `invalid UTF-8 in ${field}`, resource);
 }
 
-function readResource(r: ProtoReader, end: number, resource: Resource): void {
+export function readResource(r: ProtoReader, end: number, resource: Resource): void {
   let kinds = resource.attributeKinds;
   while (r.pos < end) {
     const tagAt = r.pos;
@@ -202,7 +245,7 @@ function readScopeSpans(r: ProtoReader, end: number, resource: Resource, out: Sp
   if (invalid !== '') rejectSince(out, first, log, resource, scope, invalid);
 }
 
-function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): void {
+export function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): void {
   let kinds = scope.attributeKinds;
   while (r.pos < end) {
     const tagAt = r.pos;
@@ -227,7 +270,7 @@ function readScope(r: ProtoReader, end: number, scope: InstrumentationScope): vo
   setKinds(scope, kinds);
 }
 
-function readSpan(
+export function readSpan(
   r: ProtoReader,
   end: number,
   resource: Resource,
@@ -350,7 +393,7 @@ function readSpan(
     log.reject(spanIndex, scope, problem, resource);
     return;
   }
-  if (!r.timeRules.admit(log, spanIndex, resource, scope, startTime, events)) return;
+  if (!r.timeRules.admit(log, spanIndex, resource, scope, startTime, events, kind, r.statusCode, attributes)) return;
 
   const span: Span = {
     resource,
@@ -482,7 +525,7 @@ function readLink(r: ProtoReader, end: number): SpanLink | string {
 }
 
 /** Merges into r.statusCode / r.statusMessage (a repeated status field merges, per protobuf). */
-function readStatus(r: ProtoReader, end: number): void {
+export function readStatus(r: ProtoReader, end: number): void {
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = readTag(r, end);
@@ -529,6 +572,7 @@ function readKeyValue(
       skipField(r, tag, end, tagAt, 0);
     }
   }
+  if (value.length > r.longValueChars) r.longValues = true;
   if (!clean || r.invalidUtf8 === '') return putAttribute(attributes, kinds, key, value, kind, exact);
   r.invalidUtf8 = r.invalidUtf8 === KEY ? `${field} key` : `${field}[${quoteJsonString(key.length > 64 ? key.slice(0, 64) + '…' : key)}]`;
   return putAttribute(attributes, kinds, key, value, kind, exact);
@@ -559,7 +603,7 @@ function rereadKinds(r: ProtoReader, start: number, end: number, tag: number): A
 }
 
 /** An attribute value as pdata's AsString() renders it; its kind goes to r.kind. */
-function readAnyValue(r: ProtoReader, end: number): string {
+export function readAnyValue(r: ProtoReader, end: number): string {
   let value = '';
   let kind: ValueKind | undefined = 'empty';
   while (r.pos < end) {
@@ -735,7 +779,7 @@ function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boo
   return true;
 }
 
-function isAllZero(bytes: Uint8Array, at: number, length: number): boolean {
+export function isAllZero(bytes: Uint8Array, at: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (bytes[at + i] !== 0) return false;
   return true;
 }
@@ -761,7 +805,7 @@ const cachedView = new DataView(cachedBytes.buffer);
  * can come from invalid bytes, so the exact check runs on those alone; the cache only ever
  * holds valid strings, so a cache hit needs no check.
  */
-function readString(r: ProtoReader, end: number, field: string): string {
+export function readString(r: ProtoReader, end: number, field: string): string {
   const stop = readLength(r, end);
   const start = r.pos;
   r.pos = stop;
@@ -827,7 +871,7 @@ function matchesCachedBytes(r: ProtoReader, start: number, length: number, base:
 // ---------------------------------------------------------------------------------------
 // Wire primitives. Every read is bounded by `end`, the end of the enclosing message.
 
-function readTag(r: ProtoReader, end: number): number {
+export function readTag(r: ProtoReader, end: number): number {
   const at = r.pos;
   const first = r.bytes[at];
   if (first < 0x80) {
@@ -840,7 +884,7 @@ function readTag(r: ProtoReader, end: number): number {
 }
 
 /** Reads a varint; returns its low 32 bits (unsigned) and leaves the high 32 bits in r.hi. */
-function readVarint(r: ProtoReader, end: number): number {
+export function readVarint(r: ProtoReader, end: number): number {
   const at = r.pos;
   if (at < end) {
     const first = r.bytes[at];
@@ -897,7 +941,7 @@ function truncatedVarint(start: number): OtlpDecodeError {
 }
 
 /** Reads a length prefix; returns the end offset of the bytes it announces. */
-function readLength(r: ProtoReader, end: number): number {
+export function readLength(r: ProtoReader, end: number): number {
   const at = r.pos;
   const length = readVarint(r, end);
   if (r.hi !== 0 || length > end - r.pos) {
@@ -910,12 +954,12 @@ function readLength(r: ProtoReader, end: number): number {
 }
 
 /** uint32 fields: protobuf parsers keep the low 32 bits of a longer varint. */
-function readUint32(r: ProtoReader, end: number): number {
+export function readUint32(r: ProtoReader, end: number): number {
   return readVarint(r, end);
 }
 
 /** int32 and enum fields (negative values arrive sign-extended to 64 bits). */
-function readInt32(r: ProtoReader, end: number): number {
+export function readInt32(r: ProtoReader, end: number): number {
   return readVarint(r, end) | 0;
 }
 
@@ -945,13 +989,13 @@ function readDouble(r: ProtoReader, end: number): number {
   return r.view.getFloat64(at, true);
 }
 
-function readFixed32(r: ProtoReader, end: number): number {
+export function readFixed32(r: ProtoReader, end: number): number {
   const at = checkFixed(r, end, 4);
   return r.view.getUint32(at, true);
 }
 
 /** Advances over a fixed-size value and returns where it starts. */
-function checkFixed(r: ProtoReader, end: number, size: number): number {
+export function checkFixed(r: ProtoReader, end: number, size: number): number {
   const at = r.pos;
   if (size > end - at) {
     throw new OtlpDecodeError(`truncated ${size * 8}-bit value at offset ${at} (message ends at ${end})`);
@@ -961,7 +1005,7 @@ function checkFixed(r: ProtoReader, end: number, size: number): number {
 }
 
 /** Skips an unknown field (or a known one with an unexpected wire type) after its tag. */
-function skipField(r: ProtoReader, tag: number, end: number, tagAt: number, depth: number): void {
+export function skipField(r: ProtoReader, tag: number, end: number, tagAt: number, depth: number): void {
   const field = tag >>> 3;
   if (field === 0) throw new OtlpDecodeError(`invalid field number 0 at offset ${tagAt}`);
   switch (tag & 7) {

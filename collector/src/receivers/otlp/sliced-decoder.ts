@@ -28,6 +28,7 @@ export async function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes =
   const spans: DecodedTraces['spans'] = [];
   let rejectedSpans = 0;
   const rejections: NonNullable<DecodedTraces['rejections']> = [];
+  const truncations: NonNullable<DecodedTraces['truncations']> = [];
   const messages: string[] = [];
   for (let i = 0; i < slices.length; i++) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -42,12 +43,14 @@ export async function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes =
     for (const span of decoded.spans) spans.push(span);
     rejectedSpans += decoded.rejectedSpans;
     for (const rejection of decoded.rejections ?? []) rejections.push(rejection);
+    for (const truncation of decoded.truncations ?? []) truncations.push(truncation);
     if (decoded.rejectionMessage !== '') messages.push(decoded.rejectionMessage);
   }
   let rejectionMessage = messages.join('; ');
   if (rejectionMessage.length > MAX_MESSAGE_CHARS) rejectionMessage = `${rejectionMessage.slice(0, MAX_MESSAGE_CHARS)}…`;
-  if (rejectedSpans === 0) return { spans, rejectedSpans, rejectionMessage };
-  return { spans, rejectedSpans, rejectionMessage, rejections };
+  const altered = truncations.length > 0 ? { truncations } : {};
+  if (rejectedSpans === 0) return { spans, rejectedSpans, rejectionMessage, ...altered };
+  return { spans, rejectedSpans, rejectionMessage, rejections, ...altered };
 }
 
 interface Field {

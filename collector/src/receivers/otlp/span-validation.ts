@@ -3,8 +3,9 @@
  * a span is refused (partial success, counted for the drop ledger) rather than acknowledged
  * when the store could not keep it as sent.
  *
- * - Older than the retention: the store's TTL (`toDateTime(Timestamp) + retention_days`)
- *   deletes an expired part as it is inserted, so the span would vanish unseen.
+ * - Older than the retention that applies to it — the first of `storage.retention_rules` it
+ *   matches, else `retention_days`: the store's TTL deletes an expired part as it is inserted,
+ *   so the span would vanish unseen.
  * - No start time (0, i.e. 1970): the same TTL, and a span without a start is no span.
  * - A start after 2106-02-07T06:28:15Z: the store orders and expires rows by
  *   `toDateTime(Timestamp)`, a 32-bit count of seconds; such an insert fails.
@@ -13,7 +14,9 @@
  * End times need no rule: the duration (end − start) or, for an end before the start, how far
  * before (start − end) is stored, and both fit 64 bits once the start is within the above.
  */
-import type { InstrumentationScope, Resource, SpanEvent } from '../../model/span.js';
+import type { Attributes, InstrumentationScope, Resource, SpanEvent } from '../../model/span.js';
+import type { RetentionPolicy, RetentionRule } from '../../storage/retention/policy.js';
+import { compileRules, type CompiledRule } from '../../storage/retention/span-matcher.js';
 import type { RejectionLog } from './decoded-traces.js';
 
 export interface DecodeOptions {
@@ -22,8 +25,15 @@ export interface DecodeOptions {
    * and spans without a start time are refused. Absent: no age check (tools, unit tests).
    */
   retentionDays?: number;
+  /** The default and the rules (`storage.retention_rules`); when given, `retentionDays` is not read. */
+  retention?: RetentionPolicy;
   /** The clock in ms since the epoch (tests); Date.now by default. */
   now?: () => number;
+  /**
+   * `storage.max_attribute_value_bytes`: longer attribute values are truncated (value-limit.ts);
+   * DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES when absent.
+   */
+  maxAttributeValueBytes?: number;
 }
 
 /**
@@ -42,25 +52,44 @@ const DAY_MS = 86_400_000;
 
 /** The rules for one request: the age limit is fixed when the request is decoded. */
 export class SpanTimeRules {
-  /** Spans starting before this (ns since the epoch) are too old; 0n when there is no age check. */
+  /** Spans no rule matches starting before this (ns since the epoch) are too old; 0n when there is no age check. */
   readonly oldestStart: bigint;
+  /**
+   * Spans starting at or after this are young enough under every rule: only older ones are
+   * matched against the rules, so the usual span costs one comparison, rules or not (the
+   * protobuf transcoder makes the same comparison without a BigInt: rowbinary-transcoder.ts).
+   */
+  readonly youngEnough: bigint;
+  private readonly rules: CompiledRule[];
+  /**
+   * Some rule names services: a decoder must know a resource's `service.name` before its spans
+   * are admitted, even when the resource follows them on the wire.
+   */
+  readonly needsServiceName: boolean;
   private readonly tooOldSummary: string;
   private readonly checkAge: boolean;
 
   constructor(options: DecodeOptions = {}) {
-    const days = options.retentionDays;
-    this.checkAge = days !== undefined;
-    if (days === undefined) {
+    const policy = options.retention ?? (options.retentionDays === undefined ? undefined : { defaultDays: options.retentionDays, rules: [] });
+    this.checkAge = policy !== undefined;
+    if (policy === undefined) {
       this.oldestStart = 0n;
+      this.youngEnough = 0n;
+      this.rules = [];
+      this.needsServiceName = false;
       this.tooOldSummary = '';
       return;
     }
     const now = (options.now ?? Date.now)();
-    const oldestMs = Math.max(0, Math.floor(now - days * DAY_MS + RETENTION_MARGIN_MS));
-    this.oldestStart = BigInt(oldestMs) * NANOS_PER_MS;
-    this.tooOldSummary =
-      `older than retention_days=${days} less a ${RETENTION_MARGIN_MS / 3_600_000} h margin (started before ${new Date(oldestMs).toISOString()}): ` +
-      'the store would delete them before they were stored';
+    const oldestMsFor = (days: number) => Math.max(0, Math.floor(now - days * DAY_MS + RETENTION_MARGIN_MS));
+    const oldestStartFor = (days: number) => BigInt(oldestMsFor(days)) * NANOS_PER_MS;
+    const margin = `less a ${RETENTION_MARGIN_MS / 3_600_000} h margin`;
+    const before = (oldestStart: bigint) => `(started before ${new Date(Number(oldestStart / NANOS_PER_MS)).toISOString()}): the store would delete them before they were stored`;
+    this.oldestStart = oldestStartFor(policy.defaultDays);
+    this.tooOldSummary = `older than retention_days=${policy.defaultDays} ${margin} ${before(this.oldestStart)}`;
+    this.rules = compileRules(policy, oldestStartFor, (rule: RetentionRule, oldestStart) => `older than retention rule '${rule.name}' (${rule.days} days) ${margin} ${before(oldestStart)}`);
+    this.needsServiceName = policy.rules.some((r) => r.match.services !== undefined);
+    this.youngEnough = this.rules.reduce((max, r) => (r.oldestStart > max ? r.oldestStart : max), this.oldestStart);
   }
 
   /** Checks a decoded span's times; a span that fails is recorded in `log` and false returned. */
@@ -71,21 +100,35 @@ export class SpanTimeRules {
     scope: InstrumentationScope,
     startTimeUnixNano: bigint,
     events: readonly SpanEvent[],
+    kind: number,
+    statusCode: number,
+    attributes: Attributes,
   ): boolean {
     if (startTimeUnixNano === 0n) {
       if (!this.checkAge) return this.admitEvents(log, spanIndex, resource, scope, events);
       log.rejectSummarized(resource, 'invalid', 'without a start time (start_time_unix_nano is 0)');
       return false;
     }
-    if (startTimeUnixNano < this.oldestStart) {
-      log.rejectSummarized(resource, 'too_old', this.tooOldSummary);
-      return false;
+    if (startTimeUnixNano < this.youngEnough) {
+      const tooOld = this.tooOld(startTimeUnixNano, resource, kind, statusCode, attributes);
+      if (tooOld !== undefined) {
+        log.rejectSummarized(resource, 'too_old', tooOld);
+        return false;
+      }
     }
     if (startTimeUnixNano >= START_TIME_LIMIT_NANOS) {
       log.reject(spanIndex, scope, 'start_time_unix_nano is after 2106-02-07T06:28:15Z, the latest start the store can hold', resource);
       return false;
     }
     return this.admitEvents(log, spanIndex, resource, scope, events);
+  }
+
+  /** The refusal's summary when the span is older than the first rule it matches (else the default) allows. */
+  private tooOld(start: bigint, resource: Resource, kind: number, statusCode: number, attributes: Attributes): string | undefined {
+    for (const rule of this.rules) {
+      if (rule.matches(resource, kind, statusCode, attributes)) return start < rule.oldestStart ? rule.summary : undefined;
+    }
+    return start < this.oldestStart ? this.tooOldSummary : undefined;
   }
 
   private admitEvents(
