@@ -30,7 +30,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { BenchFigures } from '../collector/src/cli/commands/bench.js';
 import { countStored } from '../collector/src/loadgen/stored.js';
 import { cleanup, FLOWTRACE_BIN, startCollector, type RunningCollector } from '../test/helpers/collector.js';
-import { ensurePeer, freePort } from '../test/helpers/peers.js';
+import { ensurePeer, freePort, jaegerConfig } from '../test/helpers/peers.js';
 import { launchLogged, runBuildScript, runCommand, tcpOpen, type LoggedProcess } from '../test/helpers/process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -108,7 +108,7 @@ async function startSystem(name: SystemName): Promise<RunningSystem> {
     writeFileSync(config, otelcolConfig(grpcPort, httpPort));
   } else {
     bin = await ensurePeer('jaeger');
-    writeFileSync(config, jaegerConfig(grpcPort, httpPort, await freePort(), await freePort()));
+    writeFileSync(config, jaegerConfig({ grpc: grpcPort, http: httpPort, query: await freePort(), queryGrpc: await freePort() }));
   }
   const proc: LoggedProcess = launchLogged(bin, ['--config', config], join(dir, 'log.txt'), peerProcesses);
   const deadline = Date.now() + 60_000;
@@ -151,46 +151,6 @@ service:
       receivers: [otlp]
       processors: [batch]
       exporters: [nop]
-`;
-}
-
-function jaegerConfig(grpcPort: number, httpPort: number, queryPort: number, queryGrpcPort: number): string {
-  return `service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-extensions:
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 100000
-  jaeger_query:
-    enable_tracing: false
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:${queryPort}
-    grpc:
-      endpoint: 127.0.0.1:${queryGrpcPort}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:${grpcPort}
-      http:
-        endpoint: 127.0.0.1:${httpPort}
-processors:
-  batch: {}
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
 `;
 }
 

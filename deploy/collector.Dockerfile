@@ -21,8 +21,10 @@ COPY agents ./agents
 COPY collector ./collector
 COPY exporters ./exporters
 COPY bin ./bin
-# Installing runs `prepare` (the TypeScript build); then only the runtime dependencies stay. The
-# Node agent's workspace link goes too: the collector never loads it.
+COPY dashboard ./dashboard
+# Installing runs `prepare` (the TypeScript build and the dashboard's Vite build); then only the
+# runtime dependencies stay. The workspaces' links go too: the collector never loads the Node
+# agent, and serves the dashboard's built files, not its sources.
 # (`npm install`, not `npm ci`: the lock file lists only the linux-x64 build of the embedded engine.)
 RUN npm install --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
@@ -40,6 +42,9 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
+# The collector finds the dashboard's build beside its package.json (collector/src/server/dashboard.ts).
+COPY --from=build /src/dashboard/package.json ./dashboard/package.json
+COPY --from=build /src/dashboard/dist ./dashboard/dist
 ENV FLOWTRACE_DATA=/data \
     NODE_ENV=production
 # In a container every port must listen beyond loopback to be published: the API then needs a

@@ -149,6 +149,15 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
     expect(withToken.status).toBe(200);
   });
 
+  it('serves the web dashboard from the collector image (the page holds no data: it signs in through the API)', async () => {
+    const page = await fetch(`http://127.0.0.1:${ports.api}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${ports.api}${script}`)).status).toBe(200);
+  });
+
   it('stitches a checkout across the demo containers under one correlation ID', async () => {
     const requestId = `compose-e2e-${randomUUID()}`;
     const res = await fetch(`http://127.0.0.1:${ports.gateway}/checkout`, {

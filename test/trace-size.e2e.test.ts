@@ -28,9 +28,17 @@ describe('analysis of a trace beyond the span cap', () => {
       const outcome = await postTraces(c.httpEndpoint, rawProtobuf('big-svc', spans), 'application/x-protobuf');
       expect(outcome).toMatchObject({ status: 200, rejected: 0 });
     }
+    // Both tables: an insert makes the spans visible a moment before the trace-ID lookup rows its
+    // materialized view writes, and the routes find a trace through the lookup.
     await waitFor(
-      async () => (Number((await sql<{ n: string }>(c.apiUrl, 'SELECT count() AS n FROM otel_traces'))[0]!.n) === 2 * MAX_ANALYSIS_SPANS + 1 ? true : undefined),
-      'both traces stored',
+      async () => {
+        const [row] = await sql<{ spans: string; traces: string }>(
+          c.apiUrl,
+          'SELECT (SELECT count() FROM otel_traces) AS spans, (SELECT uniqExact(TraceId) FROM otel_traces_trace_id_ts) AS traces',
+        );
+        return Number(row!.spans) === 2 * MAX_ANALYSIS_SPANS + 1 && Number(row!.traces) === 2 ? true : undefined;
+      },
+      'both traces stored and in the lookup table',
       60_000,
     );
   }, 120_000);

@@ -141,7 +141,8 @@ export interface RunningJaeger {
   restart(): Promise<void>;
 }
 
-function jaegerConfig(ports: { grpc: number; http: number; query: number; queryGrpc: number }): string {
+/** Jaeger v2 all-in-one's config: OTLP in, in-memory storage, every port on loopback (also bench:sidebyside's). */
+export function jaegerConfig(ports: { grpc: number; http: number; query: number; queryGrpc: number }): string {
   return `# Written by test/helpers/peers.ts: Jaeger v2 all-in-one, in-memory storage, loopback only.
 service:
   extensions: [jaeger_storage, jaeger_query]
