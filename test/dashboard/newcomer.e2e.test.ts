@@ -43,7 +43,7 @@ describe('a newcomer, with no trace ID and no docs', () => {
   it('finds the slow request on the search page, sees the method that made it slow and the services it crossed', async () => {
     const { page, errors } = await browser.newPage();
     // The newest 20 of the last hour are shown first; ask for every request of the hour.
-    await search(page, (p) => p.getByLabel('Results').selectOption('100').then(() => undefined));
+    await search(page, (p) => p.getByRole('combobox', { name: 'Results' }).selectOption('100').then(() => undefined));
     await page.waitForURL((url) => url.pathname === '/' && url.searchParams.get('limit') === '100');
     await expect.poll(() => page.locator('table.results tbody tr').count()).toBe(demo.traceCount);
     await page.locator(`.scatter[data-points="${demo.traceCount}"]`).waitFor();
