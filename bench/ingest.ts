@@ -13,7 +13,7 @@
  * ingest-no-journal.json and ingest-no-processors.json).
  * BENCH_COLLECTOR_NODE_ARGS passes Node options to the collector (e.g. `--cpu-prof`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { cleanup, sql, startCollector } from '../test/helpers/collector.js';
+import { cpuSeconds, peakRssMiB } from './process-stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -128,17 +129,6 @@ function histogramQuantile(metrics: string, name: string, q: number): number {
   const buckets = [...metrics.matchAll(new RegExp(`${name}_bucket\\{le="([^"]+)",exporter="clickhouse"\\} (\\d+)`, 'g'))].map((m) => [Number(m[1]), Number(m[2])] as const);
   const total = buckets.at(-1)?.[1] ?? 0;
   return buckets.find(([, count]) => count >= q * total)?.[0] ?? NaN;
-}
-
-/** CPU seconds (user + system, all threads) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
 async function main(): Promise<void> {

@@ -32,6 +32,7 @@ import { countStored } from '../collector/src/loadgen/stored.js';
 import { cleanup, FLOWTRACE_BIN, startCollector, type RunningCollector } from '../test/helpers/collector.js';
 import { ensurePeer, freePort, jaegerConfig } from '../test/helpers/peers.js';
 import { launchLogged, runBuildScript, runCommand, tcpOpen, type LoggedProcess } from '../test/helpers/process.js';
+import { cpuSeconds, peakRssMiB } from './process-stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SYSTEMS = ['flowtrace-storage', 'flowtrace-default', 'otelcol', 'jaeger-memory'] as const;
@@ -152,16 +153,6 @@ service:
       processors: [batch]
       exporters: [nop]
 `;
-}
-
-/** CPU seconds (user + system, every thread) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-function peakRssMiB(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
 const median = (xs: number[]) => {
