@@ -16,15 +16,15 @@
  * which makes trying a query change cheap).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LoadGenerator } from '../collector/src/loadgen/generator.js';
 import { runLoad } from '../collector/src/loadgen/sender.js';
 import { waitForStored } from '../collector/src/loadgen/stored.js';
-import { serviceNames } from '../collector/src/loadgen/traces.js';
 import { cleanup, sql, startCollector } from '../test/helpers/collector.js';
+import { runBench, writeResults } from './bench-run.js';
+import { benchQueries, measureAll } from './query-latency.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,47 +47,6 @@ for (const [name, n] of Object.entries({ spans: SPANS, reps: REPS, clients: CLIE
 }
 
 const GOALS = { traceByIdP99Ms: 50, red24hP99Ms: 300 };
-
-interface Latency {
-  /** Set when the route refused (the first refusal's status and message); no figures then. */
-  error?: string;
-  reps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-/** A route answered something other than 200: reported in the results, not fatal. */
-class RouteError extends Error {}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-/** `REPS` sequential calls of `path(i)`, after one warm-up call; every answer must be 200. */
-async function measure(api: string, path: (i: number) => string, check?: (body: unknown) => void): Promise<Latency> {
-  const call = async (i: number) => {
-    const t0 = performance.now();
-    const res = await fetch(api + path(i));
-    const text = await res.text();
-    const ms = performance.now() - t0;
-    if (res.status !== 200) throw new RouteError(`${res.status} ${text.slice(0, 300)}`);
-    check?.(JSON.parse(text));
-    return ms;
-  };
-  try {
-    await call(REPS); // warm-up: first-use caches (marks, code paths) are not what a user waits for twice
-  } catch (err) {
-    if (err instanceof RouteError) return { error: err.message, reps: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN };
-    throw err;
-  }
-  const times: number[] = [];
-  for (let i = 0; i < REPS; i++) times.push(await call(i));
-  times.sort((a, b) => a - b);
-  const r = (x: number) => +x.toFixed(1);
-  return { reps: REPS, p50: r(quantile(times, 0.5)), p90: r(quantile(times, 0.9)), p99: r(quantile(times, 0.99)), max: r(times.at(-1)!) };
-}
 
 async function main(): Promise<void> {
   if (values.data !== undefined) mkdirSync(values.data, { recursive: true });
@@ -127,37 +86,9 @@ async function main(): Promise<void> {
   const totalSpans = await count();
 
   // Targets drawn from what is stored: random root spans' traces, spread over the day.
-  const targets = await sql<{ TraceId: string }>(api, `SELECT TraceId FROM otel_traces WHERE ParentSpanId = '' ORDER BY rand() LIMIT ${REPS + 1}`);
-  const traceIds = targets.map((t) => t.TraceId);
-  const services = serviceNames(SERVICES);
-  const service = (i: number) => services[i % services.length]!;
-  const hasSpans = (body: unknown) => {
-    const spans = (body as { spans?: unknown[]; data?: Array<{ spans: unknown[] }> }).spans ?? (body as { data: Array<{ spans: unknown[] }> }).data[0]?.spans;
-    if (!spans || spans.length === 0) throw new Error('trace answer without spans');
-  };
-  const tags = encodeURIComponent(JSON.stringify({ 'http.response.status_code': '500' }));
-  const grammar = (i: number) => encodeURIComponent(`service = ${service(i)} AND span.http.response.status_code >= 500`);
-
+  const queries = await benchQueries(api, REPS, SERVICES);
   console.log(`measuring on ${totalSpans.toLocaleString('en-US')} spans, ${REPS} calls each…`);
-  const queries: Array<[string, (i: number) => string, ((b: unknown) => void)?]> = [
-    ['traceById', (i) => `/api/traces/${traceIds[i]}`, hasSpans],
-    ['jaegerTraceById', (i) => `/jaeger/api/traces/${traceIds[i]}`, hasSpans],
-    ['searchServiceTag1h', (i) => `/api/traces?service=${service(i)}&tags=${tags}&lookback=1h&limit=20`],
-    ['searchServiceTag24h', (i) => `/api/traces?service=${service(i)}&tags=${tags}&lookback=24h&limit=20`],
-    ['searchGrammar1h', (i) => `/api/search?q=${grammar(i)}&lookback=1h&limit=20`],
-    ['searchGrammar24h', (i) => `/api/search?q=${grammar(i)}&lookback=24h&limit=20`],
-    ['red24h', () => `/api/metrics/red?lookback=24h`],
-    ['hotspots1h', () => `/api/hotspots?lookback=1h`],
-    ['hotspots24h', () => `/api/hotspots?lookback=24h`],
-    ['hotspots24hOneService', (i) => `/api/hotspots?lookback=24h&service=${service(i)}`],
-  ];
-  const latencyMs: Record<string, Latency> = {};
-  for (const [name, path, check] of queries) {
-    latencyMs[name] = await measure(api, path, check);
-    const l = latencyMs[name];
-    if (l.error) console.log(`  ${name.padEnd(22)} refused: ${l.error}`);
-    else console.log(`  ${name.padEnd(22)} p50 ${String(l.p50).padStart(8)} ms  p90 ${String(l.p90).padStart(8)} ms  p99 ${String(l.p99).padStart(8)} ms  max ${String(l.max).padStart(8)} ms`);
-  }
+  const latencyMs = await measureAll(api, REPS, queries);
   await collector.stop();
   await cleanup();
 
@@ -174,13 +105,7 @@ async function main(): Promise<void> {
     },
   };
   console.log(JSON.stringify(result.goals, null, 2));
-  const out = join(resolve(import.meta.dirname), 'results', 'query.json');
-  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  console.log(`written to ${out}`);
+  writeResults('query.json', result);
 }
 
-main().catch(async (err) => {
-  console.error(err);
-  await cleanup();
-  process.exit(1);
-});
+runBench(main);

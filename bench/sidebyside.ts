@@ -32,6 +32,7 @@ import { countStored } from '../collector/src/loadgen/stored.js';
 import { cleanup, FLOWTRACE_BIN, startCollector, type RunningCollector } from '../test/helpers/collector.js';
 import { ensurePeer, freePort, jaegerConfig } from '../test/helpers/peers.js';
 import { launchLogged, runBuildScript, runCommand, tcpOpen, type LoggedProcess } from '../test/helpers/process.js';
+import { median, positiveFlag } from './figures.js';
 import { cpuSeconds, peakRssMiB } from './process-stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -49,19 +50,11 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name}: expected a positive integer, got ${JSON.stringify(text)}`);
-    process.exit(2);
-  }
-  return n;
-}
-const SECONDS = positive('seconds', values.seconds);
-const ROUNDS = positive('rounds', values.rounds);
-const HTTP_CLIENTS = positive('http-clients', values['http-clients']);
-const GRPC_CLIENTS = positive('grpc-clients', values['grpc-clients']);
-const SPANS_PER_REQUEST = positive('spans-per-request', values['spans-per-request']);
+const SECONDS = positiveFlag('seconds', values.seconds);
+const ROUNDS = positiveFlag('rounds', values.rounds);
+const HTTP_CLIENTS = positiveFlag('http-clients', values['http-clients']);
+const GRPC_CLIENTS = positiveFlag('grpc-clients', values['grpc-clients']);
+const SPANS_PER_REQUEST = positiveFlag('spans-per-request', values['spans-per-request']);
 const CHOSEN = values.systems.split(',').map((s) => s.trim());
 for (const s of CHOSEN) {
   if (!(SYSTEMS as readonly string[]).includes(s)) {
@@ -154,11 +147,6 @@ service:
       exporters: [nop]
 `;
 }
-
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
 
 interface TransportFigures {
   clients: number;

@@ -27,6 +27,13 @@ export interface Exporter {
    * {@link ExportError} to say whether and when to retry; any other error is retried.
    */
   send(payload: Buffer, spanCount: number, batchId: string, format?: RecordFormat): Promise<void>;
+  /**
+   * The same with the records as they were read, not concatenated: for an exporter that can
+   * write them out one after another (a batch is up to `batch.max_bytes`; a concatenated copy
+   * of it is that much more memory to allocate and collect per send). The queue uses it when
+   * present.
+   */
+  sendRecords?(records: readonly Buffer[], spanCount: number, batchId: string, format?: RecordFormat): Promise<void>;
   start(): Promise<void>;
   shutdown(): Promise<void>;
 }

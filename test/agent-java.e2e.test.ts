@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAgentBuilt } from '../agents/node/test/helpers/ensure-built.mjs';
 import type { SpanView } from '../collector/src/query/span-view.js';
-import { cleanup, getJson, sql, startCollector, waitFor, type RunningCollector } from './helpers/collector.js';
+import { cleanup, sql, startCollector, traceOfCorrelationId, waitFor, type RunningCollector } from './helpers/collector.js';
 import { ensureJavaBuilt, type JavaBuild } from './helpers/java.js';
 import { serviceEnv, startService, stopService, type Service } from './helpers/services.js';
 import { ancestors, spanNamed } from './helpers/span-tree.js';
@@ -92,12 +92,7 @@ afterAll(async () => {
 /** The one trace of a correlation ID, once `done` holds for its spans. */
 async function traceOf(requestId: string, done: (spans: SpanView[]) => boolean): Promise<SpanView[]> {
   return waitFor(async () => {
-    const rows = await sql<{ TraceId: string }>(
-      collector.apiUrl,
-      `SELECT DISTINCT TraceId FROM otel_traces WHERE SpanAttributes['flowtrace.correlation_id'] = '${requestId}'`,
-    );
-    if (rows.length !== 1) return undefined;
-    const trace = await getJson<{ spans: SpanView[] }>(`${collector.apiUrl}/api/traces/${rows[0]!.TraceId}`);
+    const trace = await traceOfCorrelationId(collector.apiUrl, requestId);
     return trace !== undefined && done(trace.spans) ? trace.spans : undefined;
   }, `the trace of ${requestId}`);
 }

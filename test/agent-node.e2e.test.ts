@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAgentBuilt } from '../agents/node/test/helpers/ensure-built.mjs';
-import type { SpanView } from '../collector/src/query/span-view.js';
-import { cleanup, getJson, sql, startCollector, waitFor, type RunningCollector } from './helpers/collector.js';
+import { cleanup, sql, startCollector, traceOfCorrelationId, waitFor, type RunningCollector } from './helpers/collector.js';
 import { serviceEnv, startService, stopService, type Service } from './helpers/services.js';
 import { ancestors, spanNamed } from './helpers/span-tree.js';
 
@@ -68,12 +67,7 @@ describe('Node agent across two services', () => {
 
     // The spans of the request, found by the correlation ID the test sent, once all have been stored.
     const trace = await waitFor(async () => {
-      const rows = await sql<{ TraceId: string }>(
-        collector.apiUrl,
-        `SELECT DISTINCT TraceId FROM otel_traces WHERE SpanAttributes['flowtrace.correlation_id'] = '${requestId}'`,
-      );
-      if (rows.length !== 1) return undefined;
-      const t = await getJson<{ traceId: string; spans: SpanView[] }>(`${collector.apiUrl}/api/traces/${rows[0]!.TraceId}`);
+      const t = await traceOfCorrelationId(collector.apiUrl, requestId);
       const names = new Set(t?.spans.map((s) => s.name));
       const servers = t?.spans.filter((s) => s.kind === 'Server').length ?? 0;
       return METHOD_SPANS.every((n) => names.has(n)) && servers === 2 ? t : undefined;

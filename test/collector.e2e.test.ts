@@ -264,5 +264,9 @@ describe('OpenTelemetry JS SDK → collector → ClickHouse → query API', () =
     ]) {
       expect(metrics).toContain(name);
     }
+    // Storage only: every protobuf request went straight into rows (JSON ones are decoded into spans).
+    const value = (name: string) => Number(/ (\S+)$/.exec(metrics.split('\n').find((line) => line.startsWith(name)) ?? '')?.[1] ?? NaN);
+    expect(value('flowtrace_receiver_spans_accepted_as_rows_total{transport="grpc"}')).toBe(value('flowtrace_receiver_spans_accepted_total{transport="grpc"}'));
+    expect(value('flowtrace_receiver_spans_accepted_as_rows_total{transport="grpc"}')).toBeGreaterThan(0);
   });
 });

@@ -21,7 +21,7 @@ import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOKEN = `ft_${'a'.repeat(43)}`;
-const DEMO_SERVICES = ['gateway', 'inventory', 'orders', 'payments'];
+const DEMO_SERVICES = ['gateway', 'inventory', 'orders', 'payments', 'pricing', 'recommendations', 'warehouse'];
 
 interface ComposeService {
   image?: string;
@@ -94,9 +94,9 @@ afterAll(() => {
 });
 
 describe('docker-compose.yml (docker compose config)', () => {
-  it('brings up the collector, four demo services and the load generator, without a warning', async () => {
+  it('brings up the collector, seven demo services and the load generator, without a warning', async () => {
     const { model, stderr } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
-    expect(Object.keys(model.services).sort()).toEqual(['flowtrace', 'gateway', 'inventory', 'loadgen', 'orders', 'payments']);
+    expect(Object.keys(model.services).sort()).toEqual(['flowtrace', 'gateway', 'inventory', 'loadgen', 'orders', 'payments', 'pricing', 'recommendations', 'warehouse']);
     expect(stderr).toBe('');
   });
 
@@ -115,7 +115,10 @@ describe('docker-compose.yml (docker compose config)', () => {
       inventory: { condition: 'service_healthy' },
       payments: { condition: 'service_healthy' },
       orders: { condition: 'service_healthy' },
+      recommendations: { condition: 'service_healthy' },
+      pricing: { condition: 'service_healthy' },
     });
+    expect(model.services.pricing!.depends_on).toMatchObject({ warehouse: { condition: 'service_healthy' } });
   });
 
   it('keeps data in a named volume, publishes on 127.0.0.1 only, and listens beyond loopback inside the container', async () => {
@@ -160,6 +163,57 @@ describe('docker-compose.yml (docker compose config)', () => {
     expect(runtime).toMatch(/^ENV SERVER_ADDRESS=0\.0\.0\.0 \\$/m);
     expect(runtime).toMatch(/^USER \$\{DEMO_UID\}:\$\{DEMO_UID\}$/m);
     expect(runtime).toMatch(/^ARG DEMO_UID=10002$/m);
+  });
+
+  it('runs the Python recommendations service under the Python agent, from its own image, listening on 0.0.0.0 as a non-root user', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    const recommendations = model.services.recommendations!;
+    expect(recommendations.image).toBe('flowtrace-demo-python:local');
+    expect(recommendations.build).toMatchObject({ dockerfile: 'deploy/demo-python.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
+    expect(recommendations.command).toEqual(['flowtrace-instrument', 'uvicorn', 'recommendations_app.main:app']);
+    expect(recommendations.environment).toMatchObject({ OTEL_SERVICE_NAME: 'recommendations', UVICORN_HOST: '0.0.0.0', UVICORN_PORT: '8084', FLOWTRACE_CAPTURE_ARGS: 'true' });
+    expect(recommendations.ports ?? []).toEqual([]); // reached by the gateway only
+    expect(model.services.gateway!.environment!.RECOMMENDATIONS_URL).toBe('http://recommendations:8084');
+    // What the image sets: the agent from the build context (not PyPI), every package pinned, the
+    // listen address beyond loopback, and a non-root user.
+    const dockerfile = readFileSync(join(ROOT, 'deploy/demo-python.Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^COPY agents\/python\/src\/flowtrace_agent /m);
+    expect(dockerfile).toMatch(/pip install .*--no-deps .*\.\/agents\/python/);
+    const requirements = readFileSync(join(ROOT, 'deploy/demo/recommendations/requirements.txt'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(requirements.filter((l) => !/^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$/.test(l))).toEqual([]);
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^ {4}UVICORN_HOST=0\.0\.0\.0 \\$/m);
+    expect(runtime).toMatch(/^USER \$\{DEMO_UID\}:\$\{DEMO_UID\}$/m);
+    expect(runtime).toMatch(/^ARG DEMO_UID=10002$/m);
+  });
+
+  it('runs the Go pricing service built with flowtrace-go and the Rust warehouse service, from their own images, listening on 0.0.0.0 as a non-root user', async () => {
+    const { model } = await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN });
+    const pricing = model.services.pricing!;
+    expect(pricing.image).toBe('flowtrace-demo-go:local');
+    expect(pricing.build).toMatchObject({ dockerfile: 'deploy/demo-go.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
+    expect(pricing.environment).toMatchObject({ OTEL_SERVICE_NAME: 'pricing', ADDR: '0.0.0.0', PORT: '8085', DOWNSTREAM_URL: 'http://warehouse:8086/stock/A-1', FLOWTRACE_CAPTURE_ARGS: 'true' });
+    const warehouse = model.services.warehouse!;
+    expect(warehouse.image).toBe('flowtrace-demo-rust:local');
+    // The official rust image by default; RUST_IMAGE (deploy/rust-image.sh's) where no registry is reachable.
+    expect(warehouse.build).toMatchObject({ dockerfile: 'deploy/demo-rust.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim', RUST_IMAGE: 'rust:1.95.0-bookworm' } });
+    expect((await config(['docker-compose.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN, RUST_IMAGE: 'flowtrace-rust:x' })).model.services.warehouse!.build!.args!.RUST_IMAGE).toBe('flowtrace-rust:x');
+    expect(warehouse.environment).toMatchObject({ OTEL_SERVICE_NAME: 'warehouse', ADDR: '0.0.0.0', PORT: '8086', FLOWTRACE_CAPTURE_ARGS: 'true' });
+    for (const s of [pricing, warehouse]) expect(s.ports ?? []).toEqual([]); // reached by their callers only
+    expect(model.services.gateway!.environment!.PRICING_URL).toBe('http://pricing:8085');
+    // What the images set: the Go agent's tool and the example built from the build context, the
+    // toolchain checked by its digest; the listen address beyond loopback, and a non-root user.
+    const go = readFileSync(join(ROOT, 'deploy/demo-go.Dockerfile'), 'utf8');
+    expect(go).toMatch(/^RUN go build -o \/out\/flowtrace-go \.\/cmd\/flowtrace-go \\\n && \/out\/flowtrace-go build -o \/out\/gin-service \.\/examples\/gin-service$/m);
+    expect(go).toMatch(/sha256sum -c/);
+    const rust = readFileSync(join(ROOT, 'deploy/demo-rust.Dockerfile'), 'utf8');
+    expect(rust).toMatch(/^RUN cargo build --locked -p flowtrace-example-axum /m);
+    for (const dockerfile of [go, rust]) {
+      const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+      expect(runtime).toMatch(/^ENV ADDR=0\.0\.0\.0 \\$/m);
+      expect(runtime).toMatch(/^USER \$\{DEMO_UID\}:\$\{DEMO_UID\}$/m);
+      expect(runtime).toMatch(/^ARG DEMO_UID=10002$/m);
+    }
   });
 
   it('publishes on every interface only when asked (FLOWTRACE_PUBLISH_HOST), and requires ingest tokens when asked', async () => {
@@ -223,6 +277,9 @@ describe('docker-compose.yml (docker compose config)', () => {
       FT_TEST_INVENTORY_PORT: '18081',
       FT_TEST_PAYMENTS_PORT: '18082',
       FT_TEST_ORDERS_PORT: '18083',
+      FT_TEST_RECOMMENDATIONS_PORT: '18084',
+      FT_TEST_PRICING_PORT: '18085',
+      FT_TEST_WAREHOUSE_PORT: '18086',
     };
     const { model, stderr } = await config(['docker-compose.yml', 'deploy/compose.test.yml'], [], { FLOWTRACE_ADMIN_TOKEN: TOKEN, ...ports });
     expect(stderr).toBe('');
@@ -235,6 +292,11 @@ describe('docker-compose.yml (docker compose config)', () => {
     expect(collectorConfig(model).api.endpoint).toBe('0.0.0.0:18686');
     expect(model.services.orders!.environment).toMatchObject({ SERVER_PORT: '18083', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:14317' });
     expect(model.services.gateway!.environment!.ORDERS_URL).toBe('http://127.0.0.1:18083');
+    expect(model.services.recommendations!.environment).toMatchObject({ UVICORN_PORT: '18084', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:14317' });
+    expect(model.services.gateway!.environment!.RECOMMENDATIONS_URL).toBe('http://127.0.0.1:18084');
+    expect(model.services.pricing!.environment).toMatchObject({ PORT: '18085', DOWNSTREAM_URL: 'http://127.0.0.1:18086/stock/A-1', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:14317' });
+    expect(model.services.warehouse!.environment).toMatchObject({ PORT: '18086', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:14317' });
+    expect(model.services.gateway!.environment!.PRICING_URL).toBe('http://127.0.0.1:18085');
   });
 
   it(".env.example names only variables that docker-compose.yml reads", () => {

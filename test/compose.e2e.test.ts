@@ -3,13 +3,17 @@
  * demo system) on a real Docker engine, with the images built from this checkout.
  *
  * A private dockerd (test/helpers/docker.ts: no iptables, no bridge, data root cached in
- * ~/.cache/flowtrace/docker) builds the base image (deploy/base-image.sh), then the collector and
- * demo images FROM it; Compose v5 (test/tools/build.sh) runs docker-compose.yml with the test
- * override deploy/compose.test.yml (host network, free loopback ports) and an env file holding a
- * fresh admin token. A checkout sent to the gateway must arrive as one stitched trace across the
- * four services (three on Node.js, orders on Java under the Java agent) under its x-request-id, read through the API with that token; the load
- * generator's requests must arrive too. Host networking would hide a service bound to 127.0.0.1,
- * so the addresses every container listens on are read from inside it and must be 0.0.0.0.
+ * ~/.cache/flowtrace/docker) builds the base image (deploy/base-image.sh) and the Rust build image
+ * (deploy/rust-image.sh: this machine's toolchain), then the collector and demo images FROM them;
+ * Compose v5 (test/tools/build.sh) runs docker-compose.yml with the test override
+ * deploy/compose.test.yml (host network, free loopback ports) and an env file holding a fresh
+ * admin token. A checkout sent to the gateway must arrive as one stitched trace across the
+ * seven services (three on Node.js, orders on Java under the Java agent, recommendations on Python
+ * under the Python agent, pricing on Go built with flowtrace-go, warehouse on Rust with
+ * #[flowtrace::trace]) under its x-request-id, each agent's method spans under its server span,
+ * read through the API with that token; the load generator's requests must arrive too. Host
+ * networking would hide a service bound to 127.0.0.1, so the addresses every container listens on
+ * are read from inside it and must be 0.0.0.0.
  *
  * Part of `npm test`. Needs root, Debian's docker.io and debootstrap (`.ci/run` installs them with
  * apt-get; test/helpers/docker.ts says so when they are missing):
@@ -17,7 +21,10 @@
  *   npx vitest run test/compose.e2e.test.ts
  *
  * Cold (no cached base root fs, no images): minutes, mostly the collector image's npm install
- * (the embedded engine, ~540 MB) and the Java image's JDK, Maven and Maven Central downloads. Warm: the builds come from the daemon's layer cache.
+ * (the embedded engine, ~540 MB), the Java image's JDK, Maven and Maven Central downloads, and the
+ * Python image's Debian Python and PyPI packages, the Go image's toolchain download and standard
+ * library rebuild, and the Rust image's crates.io downloads and debug build. Warm: the builds come
+ * from the daemon's layer cache.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,9 +36,11 @@ import type { CorrelationTraces } from '../collector/src/query/stitch-routes.js'
 import { waitFor } from './helpers/collector.js';
 import { ensureBaseImage, IMAGE_BUILD_TIMEOUT_MS, listeningSockets, run, runCommand, startDockerd, type RunningDockerd } from './helpers/docker.js';
 import { freePort } from './helpers/peers.js';
+import { ensureRustImage } from './helpers/rust-image.js';
+import { ancestors, spanNamed } from './helpers/span-tree.js';
 import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
 
-const SERVICES = ['gateway', 'inventory', 'orders', 'payments'];
+const SERVICES = ['gateway', 'inventory', 'orders', 'payments', 'pricing', 'recommendations', 'warehouse'];
 /** Own tags, so that a user's `flowtrace:local` in the same daemon is never replaced. */
 const TAG = 'e2e';
 const PROJECT = `flowtrace-e2e-${process.pid}`;
@@ -44,7 +53,8 @@ let token: string;
 let composeUp = false;
 let failed = false;
 let ready = false;
-const ports = { grpc: 0, http: 0, api: 0, gateway: 0, inventory: 0, payments: 0, orders: 0 };
+let started: Date | undefined;
+const ports = { grpc: 0, http: 0, api: 0, gateway: 0, inventory: 0, payments: 0, orders: 0, recommendations: 0, pricing: 0, warehouse: 0 };
 const timings: Array<[string, number]> = [];
 
 async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
@@ -90,7 +100,9 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
   beforeAll(async () => {
     compose = await timed('compose CLI (test/tools/build.sh)', () => ensureTool('compose'));
     dockerd = await timed('dockerd start', () => startDockerd());
+    started = new Date();
     const base = await timed('base image (deploy/base-image.sh)', () => ensureBaseImage(dockerd!));
+    const rust = await timed('Rust build image (deploy/rust-image.sh)', () => ensureRustImage(dockerd!, base));
 
     for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
     token = `ft_${randomBytes(32).toString('base64url')}`;
@@ -102,6 +114,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       [
         `FLOWTRACE_ADMIN_TOKEN=${token}`,
         `BASE_IMAGE=${base}`,
+        `RUST_IMAGE=${rust}`,
         `FLOWTRACE_IMAGE_TAG=${TAG}`,
         `FT_TEST_GRPC_PORT=${ports.grpc}`,
         `FT_TEST_HTTP_PORT=${ports.http}`,
@@ -110,6 +123,9 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
         `FT_TEST_INVENTORY_PORT=${ports.inventory}`,
         `FT_TEST_PAYMENTS_PORT=${ports.payments}`,
         `FT_TEST_ORDERS_PORT=${ports.orders}`,
+        `FT_TEST_RECOMMENDATIONS_PORT=${ports.recommendations}`,
+        `FT_TEST_PRICING_PORT=${ports.pricing}`,
+        `FT_TEST_WAREHOUSE_PORT=${ports.warehouse}`,
         '',
       ].join('\n'),
       { mode: 0o600 },
@@ -135,6 +151,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
         if (failed || !ready) process.stderr.write(await composeLogs());
         await timed('compose down -v', () => runCompose(['down', '-v', '--timeout', '20']));
       }
+      if (dockerd && started) await timed('prune earlier runs\' images', () => dockerd!.pruneBefore(started!));
     } finally {
       if (dockerd) await timed('dockerd stop', () => dockerd!.stop());
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -166,8 +183,16 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       body: JSON.stringify({ customer: 'ada', cardNumber: '4111 1111 1111 1111', items: [{ sku: 'apple', qty: 2 }, { sku: 'coffee', qty: 1 }] }),
     });
     expect(res.status).toBe(201);
+    // Related to the basket, most popular first, none of what was bought (deploy/demo/recommendations).
+    const placed = (await res.json()) as { recommendations: string[]; priceCheck?: number };
+    expect(placed.recommendations).toEqual(['honey', 'milk', 'oats']);
+    // The pricing service's sample cart: lines 3 and 4 at 10, 5 off above 50 (agents/go/examples/gin-service).
+    expect(placed.priceCheck).toBe(65);
 
-    const methods = ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place'];
+    const methods = [
+      'CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place', 'RecommendationEngine.recommend', 'PartnerCatalog.fetch_related',
+      'Checkout.Handle', 'Checkout.Total', 'main.applyDiscount', 'main.linePrice', 'Checkout.Downstream', 'Inventory.report', 'pricing.quote',
+    ];
     const { correlation, spans } = await timed('stitched trace arrives', () =>
       waitFor(async () => {
         const c = await api<CorrelationTraces>(`/api/correlations/${requestId}`);
@@ -189,7 +214,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       expect(s.attributes['flowtrace.correlation_id'], `${s.serviceName}/${s.name}`).toBe(requestId);
     }
     // Across containers: each downstream server span is the child of a gateway client span.
-    for (const service of ['inventory', 'payments', 'orders']) {
+    for (const service of ['inventory', 'payments', 'orders', 'recommendations', 'pricing']) {
       const server = spans.find((s) => s.kind === 'Server' && s.serviceName === service)!;
       expect(spans.find((s) => s.spanId === server.parentSpanId), `the caller of ${service}`).toMatchObject({ kind: 'Client', serviceName: 'gateway' });
     }
@@ -201,6 +226,57 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
     expect(spans.find((s) => s.spanId === controller.parentSpanId)).toMatchObject({ kind: 'Server', serviceName: 'orders' });
     expect(place.attributes['flowtrace.args.1']).toBe('[REDACTED]');
     expect(JSON.stringify(spans)).not.toMatch(/4111[ -]?1111/);
+    // The Python agent's method spans, under the recommendations container's server span: the route
+    // handler, the engine's coroutine, the partner call with its token masked in the interpreter.
+    const pythonServer = spans.find((s) => s.kind === 'Server' && s.serviceName === 'recommendations')!;
+    const underPythonServer = (s: SpanView): boolean => {
+      for (let p = spans.find((x) => x.spanId === s.parentSpanId); p !== undefined; p = spans.find((x) => x.spanId === p!.parentSpanId)) {
+        if (p.spanId === pythonServer.spanId) return true;
+      }
+      return false;
+    };
+    const recommend = spans.find((s) => s.name === 'RecommendationEngine.recommend')!;
+    expect(recommend).toMatchObject({ serviceName: 'recommendations', kind: 'Internal', scope: { name: 'flowtrace-agent' } });
+    expect(recommend.attributes['code.function.name']).toBe('recommendations_app.engine.RecommendationEngine.recommend');
+    expect(underPythonServer(recommend), 'RecommendationEngine.recommend under the recommendations server span').toBe(true);
+    expect(spans.find((s) => s.spanId === recommend.parentSpanId)).toMatchObject({ name: 'main.recommend', serviceName: 'recommendations' });
+    const partnerCalls = spans.filter((s) => s.name === 'PartnerCatalog.fetch_related');
+    expect(partnerCalls).toHaveLength(2); // one per item, awaited together
+    for (const call of partnerCalls) {
+      expect(underPythonServer(call)).toBe(true);
+      expect(call.attributes['flowtrace.args.1']).toBe('[REDACTED]');
+    }
+    expect(partnerCalls.map((c) => c.attributes['flowtrace.args.0']).sort()).toEqual(['"apple"', '"coffee"']);
+    expect(JSON.stringify(spans)).not.toContain('demo-partner-token');
+    // The Go service (built with flowtrace-go, no tracing code): the handler under the gin server
+    // span; Total (no context.Context) under it; applyDiscount (no context, two calls below the
+    // handler) and linePrice (in the goroutines Total starts) under Total; then its http.Get call
+    // (no context either) is the parent of the warehouse's server span.
+    const serverOf = (service: string): SpanView => spans.find((s) => s.kind === 'Server' && s.serviceName === service)!;
+    const handle = spanNamed(spans, 'Checkout.Handle');
+    const total = spanNamed(spans, 'Checkout.Total');
+    for (const m of [handle, total]) expect(m).toMatchObject({ serviceName: 'pricing', kind: 'Internal', scope: { name: 'flowtrace-agent' } });
+    expect(ancestors(spans, handle)).toContain(serverOf('pricing'));
+    expect(total.parentSpanId).toBe(handle.spanId);
+    expect(total.attributes['code.function.name']).toBe('github.com/flowtrace/flowtrace/agents/go/examples/gin-service.Checkout.Total');
+    expect(spanNamed(spans, 'main.applyDiscount').parentSpanId).toBe(total.spanId);
+    const lines = spans.filter((s) => s.name === 'main.linePrice');
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l.parentSpanId).toBe(total.spanId);
+    const warehouseServer = serverOf('warehouse');
+    expect(spans.find((s) => s.spanId === warehouseServer.parentSpanId)).toMatchObject({ kind: 'Client', serviceName: 'pricing' });
+    expect(ancestors(spans, warehouseServer)).toContain(spanNamed(spans, 'Checkout.Downstream'));
+    // The Rust service (#[flowtrace::trace]): the async method under the axum server span, the
+    // awaited function under it covering its 5 ms sleep, the secret-named argument masked in-process.
+    const report = spanNamed(spans, 'Inventory.report');
+    const quote = spanNamed(spans, 'pricing.quote');
+    for (const m of [report, quote]) expect(m).toMatchObject({ serviceName: 'warehouse', kind: 'Internal' });
+    expect(ancestors(spans, report)).toContain(warehouseServer);
+    expect(quote.parentSpanId).toBe(report.spanId);
+    expect(Number(quote.durationNano)).toBeGreaterThanOrEqual(5_000_000);
+    expect(report.attributes['code.function.name']).toBeTruthy();
+    expect(report.attributes['flowtrace.args.1']).toBe('[REDACTED]'); // api_key
+    expect(JSON.stringify(spans)).not.toContain('sk_live_example');
   }, 90_000);
 
   it('has the load generator container send checkouts that arrive stitched, shown by the CLI', async () => {
@@ -222,7 +298,7 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       timeoutMs: 60_000,
     });
     expect(cli.code, cli.stderr).toBe(0);
-    for (const name of ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place', ...SERVICES]) expect(cli.stdout).toContain(name);
+    for (const name of ['CheckoutService.placeOrder', 'StockService.reserve', 'PaymentService.charge', 'OrderService.place', 'RecommendationEngine.recommend', 'Checkout.Total', 'Inventory.report', ...SERVICES]) expect(cli.stdout).toContain(name);
   }, 150_000);
 
   it('has every container listen on 0.0.0.0 on its own ports only (reachable on a bridge network too)', async () => {
@@ -232,6 +308,9 @@ describe('docker compose up (collector + demo system) on a private dockerd', () 
       inventory: [ports.inventory],
       payments: [ports.payments],
       orders: [ports.orders],
+      recommendations: [ports.recommendations],
+      pricing: [ports.pricing],
+      warehouse: [ports.warehouse],
       loadgen: [],
     };
     for (const [service, want] of Object.entries(expected)) {

@@ -58,7 +58,9 @@ async function sendThroughCollector(transport: 'grpc' | 'http', compression: str
   }
 }
 
-describe('the OpenTelemetry Collector sends compressed OTLP to FlowTrace, and every span is stored', () => {
+// Concurrent: each case has its own Collector, port and trace; most of a case is waiting for the
+// spans to be stored, so ten one after another took ~80 s.
+describe.concurrent('the OpenTelemetry Collector sends compressed OTLP to FlowTrace, and every span is stored', () => {
   // configgrpc offers gzip, snappy (framed, go-grpc-compression) and zstd.
   it.each(['gzip', 'zstd', 'snappy'])('otlp (gRPC) exporter, compression: %s', (c) => sendThroughCollector('grpc', c), 120_000);
 

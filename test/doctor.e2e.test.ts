@@ -34,12 +34,17 @@ describe('flowtrace doctor', () => {
     const out = await flowtrace(['doctor', ...addresses()]);
     expect(out.code, out.stdout + out.stderr).toBe(0);
     const checks = out.stdout.split('\n').filter((l) => /^(OK|WARN|FAIL) /.test(l));
-    expect(checks.map((l) => l.split(/\s+/)[0])).toEqual(checks.map(() => 'OK'));
+    // The disk check judges this machine's disk (WARN under 10 % or 2 GiB free: doctor-assess.test.ts),
+    // which the test does not control; when it warns, it must say why.
+    const disk = checks.find((l) => l.slice(6).startsWith('disk'));
+    const lowDisk = disk?.startsWith('WARN') === true && /free of .*: running low/.test(disk);
+    const wanted = checks.map((l) => (lowDisk && l === disk ? 'WARN' : 'OK'));
+    expect(checks.map((l) => l.split(/\s+/)[0]), out.stdout).toEqual(wanted);
     for (const name of ['health', 'ready', 'send OTLP/HTTP', 'send OTLP/gRPC', 'read back HTTP', 'read back gRPC', 'queue clickhouse', 'drops (1h)', 'disk', 'retention', 'clock skew']) {
       expect(checks.some((l) => l.slice(6).startsWith(name)), `${name} in\n${out.stdout}`).toBe(true);
     }
     expect(out.stdout).toContain('waiting for the synthetic traces to be stored');
-    expect(out.stdout).toMatch(/All \d+ checks OK\.\n$/);
+    expect(out.stdout).toMatch(lowDisk ? /0 failed, 1 warning/ : /All \d+ checks OK\.\n$/);
 
     const traceId = /read back HTTP\s+trace ([0-9a-f]{32})/.exec(out.stdout)![1];
     const trace = (await (await fetch(`${c.apiUrl}/api/traces/${traceId}`)).json()) as { spans: Array<{ serviceName: string; resource: { attributes: Record<string, unknown> } }> };

@@ -171,7 +171,9 @@ export class Collector {
     });
     // OIDC JWTs (after API tokens) and browser sessions on the same verifier chain.
     const sessions = setUpOidcAndSessions(config.auth, this.auth, { secure: config.api.tls.cert_file !== '', logger });
-    const ingest = new Ingest(this.entry, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry), { drops: this.drops, clocks: this.senders });
+    // One request may take at most the whole in-flight budget as storage rows (row-size.ts).
+    const maxRowBytes = config.receivers.otlp.max_in_flight_mib * MIB;
+    const ingest = new Ingest(this.entry, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry), { drops: this.drops, clocks: this.senders, maxRowBytes });
     this.diskBudget = new DiskBudget({
       client: this.clickhouse.writer,
       database: storage.database,

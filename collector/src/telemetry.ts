@@ -17,6 +17,12 @@ export class CollectorMetrics {
     labelNames: ['transport'] as const,
     registers: [this.registry],
   });
+  readonly spansAcceptedAsRows = new Counter({
+    name: 'flowtrace_receiver_spans_accepted_as_rows_total',
+    help: 'Of the accepted spans, those taken from OTLP protobuf straight into storage rows, without span objects (no processors, storage the only exporter).',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
   readonly spansRefused = new Counter({
     name: 'flowtrace_receiver_spans_refused_total',
     help: 'Spans refused: invalid (bad IDs), backpressure (queue full), unavailable (the pipeline failed; the client retries).',

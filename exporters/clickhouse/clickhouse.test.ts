@@ -215,4 +215,16 @@ describe('ClickHouse exporter', () => {
     const [lookup] = await rows<{ n: string }>(`SELECT count() AS n FROM ${tableName(c, '_trace_id_ts')}`);
     expect([traces!.n, lookup!.n]).toEqual(['5', '3']);
   });
+
+  it('inserts a batch given as its records, unconcatenated, as the same rows and under the same dedup token', async () => {
+    const c = config('records_test');
+    const exporter = new ClickHouseExporter(clients, c);
+    await exporter.start();
+    const a = Buffer.from(exporter.encode([span({ spanId: '00000000000000a1' }), span({ spanId: '00000000000000a2' })]));
+    const b = Buffer.from(exporter.encode([span({ spanId: '00000000000000b1' })]));
+    await exporter.sendRecords([a, b], 3, 'q2-1-2');
+    await exporter.send(Buffer.concat([a, b]), 3, 'q2-1-2'); // the same batch, concatenated: deduplicated
+    const stored = await rows<{ SpanId: string }>(`SELECT SpanId FROM ${tableName(c)} ORDER BY SpanId`);
+    expect(stored.map((r) => r.SpanId)).toEqual(['00000000000000a1', '00000000000000a2', '00000000000000b1']);
+  });
 });

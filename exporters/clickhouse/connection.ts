@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
+import { writeAll } from '../../collector/src/pipeline/persistent-queue/durable-fs.js';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { Session } from 'chdb';
-import { createChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from './config.js';
 import { EMBEDDED_ENGINE_DEFAULTS, embeddedEngineArgs, embeddedSessionSettings } from './engine.js';
-
-type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+import { perQuerySettingsConnection } from './per-query-settings.js';
 
 /**
  * The ClickHouse sessions the collector uses, each with its own settings: embedded chdb
@@ -29,7 +28,8 @@ export interface ClickHouseClients {
    * through its connection, so it reads them from a file in its own data directory.
    */
   /** With `dedupToken`, inserting the same rows again with the same token stores them once. */
-  insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer, dedupToken?: string): Promise<void>;
+  /** Inserts RowBinary rows, given whole or as consecutive parts (a queue batch's records). */
+  insertRowBinary(table: string, columns: ReadonlyArray<[name: string, type: string]>, rows: Buffer | readonly Buffer[], dedupToken?: string): Promise<void>;
   /**
    * Runs a guest query (user SQL) on a fresh session that nothing else shares, and streams its
    * result as text chunks of `JSONCompactEachRowWithNamesAndTypes`. See {@link GuestQueryOptions}.
@@ -88,12 +88,10 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   const starter = embedded ? startEmbeddedEngine(resolve(config.dataDir), embeddedEngineArgs(engine, config.backupDir && resolve(config.backupDir))) : undefined;
   const make = (): ClickHouseClient => {
     if (embedded) {
-      const path = resolve(config.dataDir);
-      // chdb types its connection against @clickhouse/client-common, which @clickhouse/client
-      // now bundles as its own copy: the same interface under two declarations.
-      const connection = createChdbConnection({ path }) as unknown as ClientConnection;
-      // Query settings are per chdb session: each of the collector's gets the per-query limit.
-      return createClient({ connection, clickhouse_settings: embeddedSessionSettings(engine) });
+      // Query settings are per chdb session: each of the collector's gets the per-query limit, and
+      // a query's own settings get a session of their own, so they never reach the next query.
+      const settings = embeddedSessionSettings(engine);
+      return createClient({ connection: perQuerySettingsConnection(resolve(config.dataDir), settings), clickhouse_settings: settings });
     }
     return createClient({
       url: config.url,
@@ -127,7 +125,13 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     mkdirSync(spool, { recursive: true, mode: 0o700 });
     insertRowBinary = async (table, columns, rows, dedupToken) => {
       const file = join(spool, `${randomUUID()}.bin`);
-      await writeFile(file, rows, { mode: 0o600 });
+      // The parts are written one after another (writev), never concatenated in memory first.
+      const fh = await open(file, 'w', 0o600);
+      try {
+        await writeAll(fh, Buffer.isBuffer(rows) ? [rows] : rows, 0);
+      } finally {
+        await fh.close();
+      }
       const structure = columns.map(([name, type]) => `\`${name}\` ${type}`).join(', ');
       try {
         await writer.command({
@@ -142,7 +146,7 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
     insertRowBinary = async (table, columns, rows, dedupToken) => {
       const result = await writer.exec({
         query: `INSERT INTO ${table} (${columnList(columns)}) FORMAT RowBinary`,
-        values: Readable.from([rows], { objectMode: false }),
+        values: Readable.from(Buffer.isBuffer(rows) ? [rows] : rows, { objectMode: false }),
         clickhouse_settings: dedupSettings(dedupToken),
       });
       result.stream.resume();

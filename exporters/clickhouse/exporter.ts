@@ -1,5 +1,6 @@
 import type { Span } from '../../collector/src/model/span.js';
 import type { Consumer } from '../../collector/src/pipeline/stage.js';
+import { ROW_BATCH_ENCODING } from '../../collector/src/pipeline/row-batch.js';
 import type { Exporter, RecordFormat } from '../exporter.js';
 import type { ClickHouseConfig } from './config.js';
 import type { ClickHouseClients } from './connection.js';
@@ -13,7 +14,8 @@ import { migrate, tableName } from './schema.js';
  */
 export class ClickHouseExporter implements Exporter, Consumer {
   readonly name = 'clickhouse';
-  readonly encoding = 'clickhouse-rowbinary';
+  /** Also what receivers transcode to (pipeline/row-batch.ts): the same rows, byte for byte. */
+  readonly encoding = ROW_BATCH_ENCODING;
   private readonly table: string;
 
   constructor(
@@ -32,10 +34,15 @@ export class ClickHouseExporter implements Exporter, Consumer {
     return encodeRowBinary(spans);
   }
 
-  async send(payload: Buffer, spanCount: number, batchId: string, format: RecordFormat = 2): Promise<void> {
+  send(payload: Buffer, spanCount: number, batchId: string, format: RecordFormat = 2): Promise<void> {
+    return this.sendRecords([payload], spanCount, batchId, format);
+  }
+
+  /** Rows concatenate: the records are inserted as they are, one after another. */
+  async sendRecords(records: readonly Buffer[], spanCount: number, batchId: string, format: RecordFormat = 2): Promise<void> {
     if (spanCount === 0) return;
     // Rows queued before an upgrade have the columns of their day.
-    await this.clickhouse.insertRowBinary(this.table, format === 1 ? INSERT_COLUMNS_V1 : INSERT_COLUMNS, payload, batchId);
+    await this.clickhouse.insertRowBinary(this.table, format === 1 ? INSERT_COLUMNS_V1 : INSERT_COLUMNS, records, batchId);
   }
 
   /** For callers without a queue (tests, tools): encode and insert at once, as a pipeline Consumer. */

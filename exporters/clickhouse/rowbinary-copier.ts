@@ -23,8 +23,8 @@ export class RowBinaryCopier extends RowBinaryWriter {
   /** Over `buf`, renewed when it grows. */
   private view: DataView;
 
-  constructor(source: Uint8Array, rowBytes: number) {
-    super(rowBytes);
+  constructor(source: Uint8Array, rows: number | Buffer) {
+    super(rows);
     this.source = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     this.sourceView = new DataView(source.buffer, source.byteOffset, source.byteLength);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
@@ -34,6 +34,11 @@ export class RowBinaryCopier extends RowBinaryWriter {
     const before = this.buf;
     super.ensure(extra);
     if (this.buf !== before) this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
+
+  /** The buffer written into (grown when full): to keep as scratch for the next request. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** Where the next write goes: for `rewind` and `copyRows`. */

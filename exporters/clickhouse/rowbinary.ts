@@ -161,8 +161,9 @@ export class RowBinaryWriter {
   protected buf: Buffer;
   protected pos = 0;
 
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+  /** `initial`: a buffer to write into (a reused scratch), grown like any other when full. */
+  constructor(initial: number | Buffer) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(Math.max(64, initial)) : initial;
   }
 
   protected ensure(extra: number): void {

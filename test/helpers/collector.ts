@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { SpanView } from '../../collector/src/query/span-view.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const FLOWTRACE_BIN = join(ROOT, 'bin/flowtrace.js');
@@ -150,6 +151,16 @@ export async function sql<T = Record<string, unknown>>(apiUrl: string, query: st
   const body = (await res.json()) as { rows?: T[]; error?: string };
   if (!res.ok) throw new Error(`SQL failed (${res.status}): ${body.error}`);
   return body.rows!;
+}
+
+/**
+ * The one stored trace whose spans carry correlation ID `id` (through /api/sql, then
+ * /api/traces/:id); undefined while there is none, or more than one.
+ */
+export async function traceOfCorrelationId(apiUrl: string, id: string): Promise<{ traceId: string; spans: SpanView[] } | undefined> {
+  const rows = await sql<{ TraceId: string }>(apiUrl, `SELECT DISTINCT TraceId FROM otel_traces WHERE SpanAttributes['flowtrace.correlation_id'] = '${id}'`);
+  if (rows.length !== 1) return undefined;
+  return getJson<{ traceId: string; spans: SpanView[] }>(`${apiUrl}/api/traces/${rows[0]!.TraceId}`);
 }
 
 /** GET JSON from the query API (undefined on 404). */

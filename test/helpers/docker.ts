@@ -39,6 +39,13 @@ export interface RunningDockerd {
   logFile: string;
   /** Runs `docker ARGS`; resolves to stdout, throws (with both outputs) on a non-zero exit. */
   docker(args: string[], options?: RunOptions): Promise<string>;
+  /**
+   * Removes what earlier runs left in the cached data root: stopped containers (a failed classic
+   * build leaves its step's container) and dangling images created before `before` (each source
+   * change re-runs a build stage and orphans the previous stage image, ~5 GB per run of the demo).
+   * Images of this run stay: they are the next run's build cache.
+   */
+  pruneBefore(before: Date): Promise<void>;
   /** Stops the daemon (SIGTERM, SIGKILL after 30 s, by pid), removes the temp dir and the lock. Idempotent. */
   stop(): Promise<void>;
 }
@@ -143,6 +150,11 @@ export async function startDockerd(): Promise<RunningDockerd> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: host };
   const docker = (args: string[], options: RunOptions = {}) => run('docker', args, { ...options, env: { ...env, ...options.env } });
 
+  const pruneBefore = async (before: Date) => {
+    await docker(['container', 'prune', '--force'], { timeoutMs: 120_000 });
+    await docker(['image', 'prune', '--force', '--filter', `until=${before.toISOString()}`], { timeoutMs: 300_000 });
+  };
+
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -175,7 +187,7 @@ export async function startDockerd(): Promise<RunningDockerd> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { host, env, logFile, docker, stop };
+  return { host, env, logFile, docker, pruneBefore, stop };
 }
 
 /**

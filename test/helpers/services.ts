@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 export interface Service {
   child: ChildProcess;
   port: number;
-  /** stdout lines and stderr chunks, in arrival order. */
+  /** stdout and stderr lines, in arrival order. */
   output: string[];
 }
 
@@ -21,19 +21,29 @@ export function serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts `command args` in `cwd` and resolves once it prints `listening <port>`; rejects, with its
- * output, if it exits first. `name` names it in that message.
+ * The environment of a service under an agent: exporting over OTLP/gRPC (every agent's default
+ * protocol) to `grpcEndpoint` every 100 ms, capturing arguments; `extra` adds or overrides.
  */
-export async function startService(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Service> {
+export function agentEnv(name: string, grpcEndpoint: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return serviceEnv({ OTEL_SERVICE_NAME: name, OTEL_EXPORTER_OTLP_ENDPOINT: grpcEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100', FLOWTRACE_CAPTURE_ARGS: 'true', ...extra });
+}
+
+/**
+ * Starts `command args` in `cwd` and resolves once a line of its stdout or stderr matches
+ * `portLine` (default `listening <port>`; its first group is the port); rejects, with its output,
+ * if it exits first. `name` names it in that message.
+ */
+export async function startService(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, portLine = /^listening (\d+)$/): Promise<Service> {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
   const port = await new Promise<number>((res, rej) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const onLine = (line: string): void => {
       output.push(line);
-      const m = /^listening (\d+)$/.exec(line);
+      const m = portLine.exec(line);
       if (m) res(Number(m[1]));
-    });
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
     child.once('error', (err) => rej(new Error(`${name} did not start: ${err.message}`)));
     child.once('exit', (code) => rej(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`)));
   });

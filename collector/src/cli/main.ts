@@ -11,6 +11,7 @@ import { dropsCommand } from './commands/drops.js';
 import { hotspotsCommand } from './commands/hotspots.js';
 import { initJavaCommand } from './commands/init-java.js';
 import { initNodeCommand } from './commands/init-node.js';
+import { initPythonCommand } from './commands/init-python.js';
 import { mcpCommand } from './commands/mcp.js';
 import { queryCommand } from './commands/query.js';
 import { redCommand } from './commands/red.js';
@@ -48,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   tokensRevokeCommand,
   initNodeCommand,
   initJavaCommand,
+  initPythonCommand,
   mcpCommand,
   tailCommand,
   benchCommand,

@@ -3,6 +3,7 @@ import type { Span } from '../model/span.js';
 import type { DropRecorder } from './drops.js';
 import { Journal } from './journal/journal.js';
 import type { PersistentQueue } from './persistent-queue/index.js';
+import { ROW_BATCH_ENCODING, type RowBatch, type RowConsumer } from './row-batch.js';
 import type { Stage } from './stage.js';
 
 export interface FanoutOptions {
@@ -23,7 +24,7 @@ export interface FanoutOptions {
  * storage's queue means every queue has it), then marks the positions done. After a crash the
  * journal compares the tags on disk and replays only what storage's queue does not hold.
  */
-export class ExportFanout implements Stage {
+export class ExportFanout implements Stage, RowConsumer {
   private journal: Journal | undefined;
   /** Settles once the previous emission's append to storage's queue was issued: tags reach it in order. */
   private storageTurn: Promise<void> = Promise.resolve();
@@ -48,9 +49,33 @@ export class ExportFanout implements Stage {
     for (const q of this.queues) await q.start();
   }
 
+  /**
+   * Rows transcoded by the receivers can go to the queues as they are when storage is the only
+   * encoding and there is no journal (which tracks spans by position as objects).
+   */
+  get takesRows(): boolean {
+    return this.journal === undefined && this.queues.every((q) => q.encoding === ROW_BATCH_ENCODING);
+  }
+
+  async consumeRows(batch: RowBatch): Promise<void> {
+    if (!this.takesRows) return this.consume(await batch.decodeSpans());
+    if (batch.summary.count === 0) return;
+    const full = this.queues.find((q) => !q.hasRoomFor(batch.rows.length));
+    if (full) throw full.fullError();
+    await Promise.all(this.queues.map((q) => q.append(batch.rows, batch.summary.count, 0)));
+  }
+
   async consume(spans: Span[]): Promise<void> {
     const records = this.encode(spans);
     if (records === undefined) return;
+    if ('split' in records) {
+      // Every span encodes alone but not all together (a record past what one buffer holds):
+      // stored in halves, each an emission of its own.
+      const half = Math.ceil(records.split.length / 2);
+      await this.consume(records.split.slice(0, half));
+      await this.consume(records.split.slice(half));
+      return;
+    }
     const { encoded, kept } = records;
     const full = this.queues.find((q) => !q.hasRoomFor(encoded.get(q.encoding)!.length));
     if (full) throw full.fullError();
@@ -96,9 +121,10 @@ export class ExportFanout implements Stage {
   /**
    * One record per encoding. A span an encoder cannot take (a value the decoders let through)
    * is found by encoding span by span, reported as dropped and left out: a batch that cannot be
-   * encoded must never come back forever, holding everyone's spans behind it.
+   * encoded must never come back forever, holding everyone's spans behind it. When every span
+   * encodes alone and the batch still does not, it is too large for one record: `split`.
    */
-  private encode(spans: Span[]): { encoded: Map<string, Uint8Array>; kept: Span[] } | undefined {
+  private encode(spans: Span[]): { encoded: Map<string, Uint8Array>; kept: Span[] } | { split: Span[] } | undefined {
     let kept = spans;
     for (let attempt = 0; attempt < 2; attempt++) {
       if (kept.length === 0) return undefined;
@@ -107,6 +133,11 @@ export class ExportFanout implements Stage {
         for (const q of this.queues) if (!encoded.has(q.encoding)) encoded.set(q.encoding, q.exporter.encode(kept));
         return { encoded, kept };
       } catch (err) {
+        if (attempt === 1) {
+          if (kept.length > 1) return { split: kept };
+          this.options.drops.spans('pipeline', 'unencodable', kept); // encoded alone a moment ago: never silently
+          return undefined;
+        }
         kept = this.withoutUnencodable(kept, err);
       }
     }
@@ -124,6 +155,7 @@ export class ExportFanout implements Stage {
         bad.push(span);
       }
     }
+    if (bad.length === 0) return good;
     this.options.logger.error(
       { spans: bad.length, traceIds: bad.slice(0, 5).map((s) => s.traceId), err: cause instanceof Error ? cause.message : String(cause) },
       'spans that no exporter can encode were dropped (see the drop ledger: pipeline/unencodable)',

@@ -135,9 +135,11 @@ export class IngestQuotas {
   }
 
   /** Takes the request's spans and bytes from every bucket it counts against, or throws QueueFullError (nothing taken). */
-  admit(spans: readonly Span[], context: IngestContext | undefined): void {
-    if (!this.enabled || spans.length === 0) return;
-    const charges = this.charges(spans, context);
+  admit(spans: readonly Span[] | SpanCounts, context: IngestContext | undefined): void {
+    if (!this.enabled) return;
+    const counts = isSpanArray(spans) ? countsOfSpans(spans) : spans;
+    if (counts.count === 0) return;
+    const charges = this.charges(counts, context);
     const now = this.clock();
     let wait = 0;
     let over: Charge | undefined;
@@ -150,7 +152,7 @@ export class IngestQuotas {
     }
     if (over) {
       this.refusedRequests.inc({ kind: over.kind });
-      this.refusedSpans.inc({ kind: over.kind }, spans.length);
+      this.refusedSpans.inc({ kind: over.kind }, counts.count);
       const what = over.kind === 'token' ? 'the sender' : `service ${JSON.stringify(truncate(over.key, 64))}`;
       throw new QueueFullError(`ingest quota exceeded for ${what}; retry later`, Math.max(1, Math.ceil(wait)));
     }
@@ -158,23 +160,42 @@ export class IngestQuotas {
     for (const limiter of [this.tokenSpans, this.tokenBytes, this.serviceSpans, this.serviceBytes]) limiter?.sweep(now);
   }
 
-  private charges(spans: readonly Span[], context: IngestContext | undefined): Charge[] {
+  private charges(spans: SpanCounts, context: IngestContext | undefined): Charge[] {
     const bytes = context?.bytes ?? 0;
     const charges: Charge[] = [];
     const sender = senderKey(context);
-    if (this.tokenSpans) charges.push({ kind: 'token', limiter: this.tokenSpans, key: sender, cost: spans.length });
+    if (this.tokenSpans) charges.push({ kind: 'token', limiter: this.tokenSpans, key: sender, cost: spans.count });
     if (this.tokenBytes) charges.push({ kind: 'token', limiter: this.tokenBytes, key: sender, cost: bytes });
     if (this.serviceSpans || this.serviceBytes) {
-      const perService = new Map<string, number>();
-      for (const span of spans) perService.set(span.resource.serviceName, (perService.get(span.resource.serviceName) ?? 0) + 1);
-      for (const [service, count] of perService) {
+      for (const [service, count] of spans.countsByService()) {
         if (this.serviceSpans) charges.push({ kind: 'service', limiter: this.serviceSpans, key: service, cost: count });
         // A request's bytes are shared between its services in proportion to their spans.
-        if (this.serviceBytes) charges.push({ kind: 'service', limiter: this.serviceBytes, key: service, cost: (bytes * count) / spans.length });
+        if (this.serviceBytes) charges.push({ kind: 'service', limiter: this.serviceBytes, key: service, cost: (bytes * count) / spans.count });
       }
     }
     return charges;
   }
+}
+
+/** How many spans a request has, in all and per service: spans as objects or as rows (model/span-summaries.ts). */
+export interface SpanCounts {
+  count: number;
+  countsByService(): Map<string, number>;
+}
+
+function isSpanArray(spans: readonly Span[] | SpanCounts): spans is readonly Span[] {
+  return Array.isArray(spans);
+}
+
+function countsOfSpans(spans: readonly Span[]): SpanCounts {
+  return {
+    count: spans.length,
+    countsByService() {
+      const perService = new Map<string, number>();
+      for (const span of spans) perService.set(span.resource.serviceName, (perService.get(span.resource.serviceName) ?? 0) + 1);
+      return perService;
+    },
+  };
 }
 
 function senderKey(context: IngestContext | undefined): string {

@@ -16,6 +16,30 @@ export const SENDER_CLOCK_WINDOW_MINUTES = 5;
 const MAX_SERVICES_PER_BUCKET = 1_000;
 const NS_PER_MS = 1_000_000n;
 
+/** Consecutive spans of one resource in a request. */
+export interface ResourceRun {
+  service: string;
+  newestEndNs: bigint;
+}
+
+function* resourceRuns(spans: readonly Span[]): Generator<ResourceRun> {
+  if (spans.length === 0) return;
+  let resource = spans[0]!.resource;
+  let newest = 0n;
+  for (const span of spans) {
+    if (span.resource !== resource) {
+      yield { service: resource.serviceName, newestEndNs: newest };
+      resource = span.resource;
+      newest = 0n;
+    }
+    // An end before its start (or none) counts as the start: what the rows path's summaries
+    // hold (SpanSummaries.resourceRuns), so both paths report the same clocks.
+    const end = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano : span.startTimeUnixNano;
+    if (end > newest) newest = end;
+  }
+  yield { service: resource.serviceName, newestEndNs: newest };
+}
+
 interface Bucket {
   minute: number;
   /** service → [min, max] of (receive time − newest span end) in ms. */
@@ -34,20 +58,14 @@ export class SenderClocks {
   constructor(private readonly clock: () => number = Date.now) {}
 
   observe(spans: readonly Span[]): void {
-    if (spans.length === 0) return;
+    this.observeRuns(resourceRuns(spans));
+  }
+
+  /** The same from runs of one resource each: its service and its newest span's end. */
+  observeRuns(runs: Iterable<ResourceRun>): void {
     const nowMs = this.clock();
-    const bucket = this.bucketAt(nowMs);
-    let resource = spans[0].resource;
-    let newest = 0n;
-    for (const span of spans) {
-      if (span.resource !== resource) {
-        this.record(bucket, resource.serviceName, nowMs, newest);
-        resource = span.resource;
-        newest = 0n;
-      }
-      if (span.endTimeUnixNano > newest) newest = span.endTimeUnixNano;
-    }
-    this.record(bucket, resource.serviceName, nowMs, newest);
+    let bucket: Bucket | undefined;
+    for (const run of runs) this.record((bucket ??= this.bucketAt(nowMs)), run.service, nowMs, run.newestEndNs);
   }
 
   /** Per service over the window, the largest skew either way first. */

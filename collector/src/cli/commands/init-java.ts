@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { endpointFlag, flowtraceRoot } from './init-common.js';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -270,21 +271,6 @@ export function renderInstructions(p: JavaProject, opts: { service: string; endp
   return `${lines.join('\n')}\n`;
 }
 
-/** The FlowTrace checkout or package this CLI runs from: the folder whose package.json is "flowtrace". */
-function flowtraceRoot(): string | undefined {
-  for (let d = import.meta.dirname; ; d = dirname(d)) {
-    const pkg = join(d, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(read(pkg)) as { name?: string }).name === 'flowtrace') return d;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    if (dirname(d) === d) return undefined;
-  }
-}
-
 export const initJavaCommand: Command = {
   path: ['init', 'java'],
   summary: 'print how to run a Java app (Maven, Gradle, Spring Boot) under the FlowTrace agent',
@@ -303,13 +289,7 @@ export const initJavaCommand: Command = {
       return 0;
     }
     if (positionals.length > 1) throw new UsageError('expected at most one project folder');
-    const endpoint = values.endpoint ?? DEFAULT_ENDPOINT;
-    try {
-      const url = new URL(endpoint);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    } catch {
-      throw new UsageError(`--endpoint must be an http(s) URL, got "${endpoint}"`);
-    }
+    const endpoint = endpointFlag(values.endpoint, DEFAULT_ENDPOINT);
     if (values.main !== undefined && !CLASS_NAME.test(values.main)) throw new UsageError(`--main must be a fully qualified class name, got "${values.main}"`);
     const dir = resolve(io.cwd, positionals[0] ?? '.');
     try {

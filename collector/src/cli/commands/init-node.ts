@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { endpointFlag } from './init-common.js';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { UsageError, type Command } from '../command.js';
@@ -166,13 +167,7 @@ export const initNodeCommand: Command = {
     }
     if (positionals.length > 1) throw new UsageError('expected at most one project folder');
     if (values.force && !values.write) throw new UsageError('--force only makes sense with --write');
-    const endpoint = values.endpoint ?? DEFAULT_ENDPOINT;
-    try {
-      const url = new URL(endpoint);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    } catch {
-      throw new UsageError(`--endpoint must be an http(s) URL, got "${endpoint}"`);
-    }
+    const endpoint = endpointFlag(values.endpoint, DEFAULT_ENDPOINT);
     const dir = resolve(io.cwd, positionals[0] ?? '.');
     try {
       const project = detectNodeProject(dir, values.entry);

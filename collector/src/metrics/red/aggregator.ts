@@ -1,5 +1,6 @@
 import { SPAN_KIND_NAMES } from '../../../../exporters/clickhouse/index.js';
 import { StatusCode, type Span } from '../../model/span.js';
+import type { SpanSummaries } from '../../model/span-summaries.js';
 import { bucketOf } from '../../processors/stitch/histogram.js';
 
 /**
@@ -47,7 +48,9 @@ export interface RedKey {
 }
 
 /** One span as RED sees it. */
-export interface RedSample extends RedKey {
+export interface RedSample {
+  /** Interned by the cap (CardinalityCap.keyOf). */
+  key: RedKey;
   minute: number;
   durationNs: bigint;
   error: boolean;
@@ -60,23 +63,28 @@ export interface RedSample extends RedKey {
  * Prometheus series stay the same); the rest go to `__other__`. Memory is bounded by the product.
  */
 export class CardinalityCap {
-  private readonly services = new Map<string, Set<string>>();
+  /** service → kind → operation → its key. Keys are interned: the aggregators use them as map keys. */
+  private readonly services = new Map<string, { pairs: number; kinds: Map<string, Map<string, RedKey>> }>();
 
   constructor(private readonly limits: RedLimits) {}
 
   keyOf(service: string, operation: string, kind: string): RedKey {
-    let operations = this.services.get(service);
-    if (operations === undefined) {
+    let known = this.services.get(service);
+    if (known === undefined) {
       if (this.services.size >= this.limits.maxServices && service !== OVERFLOW) return this.keyOf(OVERFLOW, OVERFLOW, kind);
-      operations = new Set();
-      this.services.set(service, operations);
+      known = { pairs: 0, kinds: new Map() };
+      this.services.set(service, known);
     }
-    const pair = `${operation}\u0000${kind}`;
-    if (operations.has(pair)) return { service, operation, kind };
+    let operations = known.kinds.get(kind);
+    if (operations === undefined) known.kinds.set(kind, (operations = new Map()));
+    const key = operations.get(operation);
+    if (key !== undefined) return key;
     // Each service's own overflow pair is always admitted, beyond the cap if need be (one per kind).
-    if (operations.size < this.limits.maxOperationsPerService || operation === OVERFLOW) {
-      operations.add(pair);
-      return { service, operation, kind };
+    if (known.pairs < this.limits.maxOperationsPerService || operation === OVERFLOW) {
+      const added: RedKey = { service, operation, kind };
+      operations.set(operation, added);
+      known.pairs++;
+      return added;
     }
     return this.keyOf(service, OVERFLOW, kind);
   }
@@ -87,11 +95,37 @@ export function sampleOf(span: Span, cap: CardinalityCap): RedSample {
   const start = span.startTimeUnixNano < 0n ? 0n : span.startTimeUnixNano;
   const duration = span.endTimeUnixNano - span.startTimeUnixNano;
   return {
-    ...cap.keyOf(span.resource.serviceName, span.name, SPAN_KIND_NAMES[span.kind] ?? 'Unspecified'),
+    key: cap.keyOf(span.resource.serviceName, span.name, SPAN_KIND_NAMES[span.kind] ?? 'Unspecified'),
     minute: Number(start / NS_PER_MINUTE) * 60,
     durationNs: duration < 0n ? 0n : duration,
     error: span.statusCode === StatusCode.ERROR,
   };
+}
+
+/**
+ * The samples of transcoded rows (their summary holds the duration, already 0 when negative),
+ * handed to `add` one by one. The minute of the previous row is reused while rows fall in it
+ * (two comparisons instead of a BigInt division per row).
+ */
+export function forEachRowSample(summary: SpanSummaries, cap: CardinalityCap, add: (sample: RedSample) => void): void {
+  let minuteStart = 1n;
+  let minuteEnd = 0n;
+  let minute = 0;
+  for (let i = 0; i < summary.count; i++) {
+    const start = summary.startNs(i);
+    if (start < minuteStart || start >= minuteEnd) {
+      const index = start / NS_PER_MINUTE;
+      minute = Number(index) * 60;
+      minuteStart = index * NS_PER_MINUTE;
+      minuteEnd = minuteStart + NS_PER_MINUTE;
+    }
+    add({
+      key: cap.keyOf(summary.serviceName(i), summary.spanName(i), SPAN_KIND_NAMES[summary.kind[i]!] ?? 'Unspecified'),
+      minute,
+      durationNs: summary.durationNs(i),
+      error: summary.statusCode[i] === StatusCode.ERROR,
+    });
+  }
 }
 
 interface Cell {
@@ -103,25 +137,29 @@ interface Cell {
 }
 
 export class RedAggregator {
-  private cells = new Map<string, Cell>();
+  /** minute → key → cell: keys are the cap's interned objects, so no key string is made per span. */
+  private minutes = new Map<number, Map<RedKey, Cell>>();
+  private cellCount = 0;
 
   /** Cells (minute × key) counted since the last drain. */
   get size(): number {
-    return this.cells.size;
+    return this.cellCount;
   }
 
   add(s: RedSample): void {
-    const id = `${s.minute}\u0000${s.service}\u0000${s.operation}\u0000${s.kind}`;
-    let cell = this.cells.get(id);
+    let cells = this.minutes.get(s.minute);
+    if (cells === undefined) this.minutes.set(s.minute, (cells = new Map()));
+    let cell = cells.get(s.key);
     if (cell === undefined) {
       cell = {
-        row: { Minute: s.minute, ServiceName: s.service, Operation: s.operation, SpanKind: s.kind, Requests: 0, Errors: 0 },
+        row: { Minute: s.minute, ServiceName: s.key.service, Operation: s.key.operation, SpanKind: s.key.kind, Requests: 0, Errors: 0 },
         sumNs: 0n,
         minNs: s.durationNs,
         maxNs: s.durationNs,
         buckets: new Map(),
       };
-      this.cells.set(id, cell);
+      cells.set(s.key, cell);
+      this.cellCount++;
     }
     cell.row.Requests++;
     if (s.error) cell.row.Errors++;
@@ -134,14 +172,15 @@ export class RedAggregator {
 
   /** Everything counted since the last drain, as rows; the aggregator starts empty again. */
   drain(): RedRow[] {
-    const rows = [...this.cells.values()].map((c) => ({
+    const rows = [...this.minutes.values()].flatMap((cells) => [...cells.values()]).map((c) => ({
       ...c.row,
       DurationSumNs: c.sumNs.toString(),
       DurationMinNs: c.minNs.toString(),
       DurationMaxNs: c.maxNs.toString(),
       DurationBuckets: Object.fromEntries(c.buckets),
     }));
-    this.cells = new Map();
+    this.minutes = new Map();
+    this.cellCount = 0;
     return rows;
   }
 }

@@ -1,5 +1,5 @@
 import type { ReadRules } from '../../auth/principal.js';
-import type { RedSample } from './aggregator.js';
+import type { RedKey, RedSample } from './aggregator.js';
 
 /**
  * RED since the collector started, in the Prometheus text format, for scrapers (the embedded
@@ -16,7 +16,7 @@ import type { RedSample } from './aggregator.js';
 
 /** Histogram bounds in seconds: 1 ms to 10 s, the usual latency range of requests. */
 export const LE_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-const LE_NS = LE_SECONDS.map((s) => BigInt(Math.round(s * 1e9)));
+const LE_NS = LE_SECONDS.map((s) => Math.round(s * 1e9));
 
 interface Series {
   service: string;
@@ -30,19 +30,20 @@ interface Series {
 }
 
 export class RedTotals {
-  private readonly series = new Map<string, Series>();
+  /** By the cap's interned keys (aggregator.ts). */
+  private readonly series = new Map<RedKey, Series>();
 
   add(s: RedSample): void {
-    const id = `${s.service}\u0000${s.operation}\u0000${s.kind}`;
-    let series = this.series.get(id);
+    let series = this.series.get(s.key);
     if (series === undefined) {
-      series = { service: s.service, operation: s.operation, kind: s.kind, requests: 0, errors: 0, sumNs: 0n, counts: new Array<number>(LE_NS.length + 1).fill(0) };
-      this.series.set(id, series);
+      series = { service: s.key.service, operation: s.key.operation, kind: s.key.kind, requests: 0, errors: 0, sumNs: 0n, counts: new Array<number>(LE_NS.length + 1).fill(0) };
+      this.series.set(s.key, series);
     }
     series.requests++;
     if (s.error) series.errors++;
     series.sumNs += s.durationNs;
-    const slot = LE_NS.findIndex((le) => s.durationNs <= le);
+    const duration = Number(s.durationNs); // the bounds are far below 2^53: exact enough to compare
+    const slot = LE_NS.findIndex((le) => duration <= le);
     series.counts[slot < 0 ? LE_NS.length : slot]++;
   }
 

@@ -4,7 +4,9 @@ import { Counter, type Registry } from 'prom-client';
 import type { Span } from '../../model/span.js';
 import type { Consumer, Stage } from '../../pipeline/stage.js';
 import type { ChainTap } from '../../query/tail/tail-tap.js';
-import { CardinalityCap, RedAggregator, sampleOf, type RedRow } from './aggregator.js';
+import { CardinalityCap, RedAggregator, forEachRowSample, sampleOf, type RedRow, type RedSample } from './aggregator.js';
+import type { SpanSummaries } from '../../model/span-summaries.js';
+import { takesRows, type RowBatch, type RowConsumer } from '../../pipeline/row-batch.js';
 import type { RedConfig } from './config.js';
 import { RedTotals } from './prometheus.js';
 import { migrateRedTable, redTable } from './table.js';
@@ -70,6 +72,16 @@ export class RedMetrics {
     }
   }
 
+  /** Counts rows accepted by the pipeline (spans that travel as rows: pipeline/row-batch.ts). */
+  recordRows(summary: SpanSummaries): void {
+    forEachRowSample(summary, this.cap, this.addSample);
+  }
+
+  private readonly addSample = (sample: RedSample): void => {
+    this.minutes.add(sample);
+    this.totals.add(sample);
+  };
+
   async start(): Promise<void> {
     if (await this.sink.migrate()) {
       this.logger.info('flowtrace_red created: RED metrics are counted from now on; spans stored before are not backfilled');
@@ -118,7 +130,7 @@ export class RedMetrics {
 }
 
 /** Counts what the next stage accepts (see {@link RedMetrics}). */
-export class RedTap implements Stage {
+export class RedTap implements Stage, RowConsumer {
   constructor(
     private readonly red: RedMetrics,
     private readonly next: Consumer,
@@ -126,6 +138,16 @@ export class RedTap implements Stage {
 
   consume(spans: Span[]): Promise<void> {
     return this.next.consume(spans).then(() => this.red.record(spans));
+  }
+
+  get takesRows(): boolean {
+    return takesRows(this.next);
+  }
+
+  async consumeRows(batch: RowBatch): Promise<void> {
+    if (!takesRows(this.next)) return this.consume(await batch.decodeSpans());
+    await this.next.consumeRows(batch);
+    this.red.recordRows(batch.summary);
   }
 
   async start(): Promise<void> {}

@@ -1,6 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendDurably, syncDirectory } from './durable-fs.js';
+import { appendDurably, syncDirectory, writeAll } from './durable-fs.js';
 
 export interface DeadLetter {
   batchId: string;
@@ -28,17 +28,18 @@ export class DeadLetterBox {
   }
 
   /** Stores the batch durably; returns the payload's path. */
-  async put(letter: DeadLetter, payload: Uint8Array): Promise<string> {
+  /** Writes the batch's records (laid end to end: the payload `send` was given) and its index line. */
+  async put(letter: DeadLetter, records: readonly Uint8Array[]): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = join(this.dir, `${letter.batchId}.bin`);
     const fh = await open(file, 'w', 0o600);
     try {
-      await fh.write(payload);
+      await writeAll(fh, records, 0);
       await fh.datasync();
     } finally {
       await fh.close();
     }
-    const line = JSON.stringify({ time: new Date().toISOString(), ...letter, bytes: payload.length, file: `${letter.batchId}.bin` });
+    const line = JSON.stringify({ time: new Date().toISOString(), ...letter, bytes: records.reduce((n, r) => n + r.length, 0), file: `${letter.batchId}.bin` });
     await appendDurably(join(this.dir, DEAD_LETTER_INDEX), Buffer.from(`${line}\n`));
     await syncDirectory(this.dir);
     return file;

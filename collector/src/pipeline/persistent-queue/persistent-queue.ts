@@ -32,8 +32,8 @@ interface Batch {
   /** The highest journal tag among its records. */
   maxTag: number;
   format: RecordFormat;
-  /** The records concatenated; dropped once the batch is done. */
-  payload: Buffer | undefined;
+  /** The records, as read (views into the log's read chunks); dropped once the batch is done. */
+  payload: Buffer[] | undefined;
   /** waiting: to send (new, failed, or re-formed after a restart); done: delivered or dead-lettered. */
   state: 'waiting' | 'sending' | 'done';
   /** Whether its ID is in the ledger on disk: required before the backend sees it. */
@@ -259,7 +259,7 @@ export class PersistentQueue {
         if (read.first !== entry.first || read.last !== entry.last) {
           this.logger.warn({ batchId: entry.id, found: `${read.first}-${read.last}` }, 'queue: some records of an unsent batch were dropped; sending the rest under its ID');
         }
-        batch.payload = Buffer.concat(read.data);
+        batch.payload = read.data;
         batch.state = 'waiting';
       } else addTally(this.undelivered, -tally.records, -tally.spans, -tally.bytes);
       this.batches.push(batch);
@@ -331,7 +331,7 @@ export class PersistentQueue {
         const entry: LedgerBatch = { id: this.ledger.idFor(read.first, read.last), first: read.first, last: read.last, done: false };
         this.ledger.batches.push(entry);
         const tally = { records: read.records, spans: read.spans, bytes: read.bytes };
-        this.batches.push({ entry, tally, maxTag: read.maxTag, format: read.format, payload: Buffer.concat(read.data), state: 'waiting', persisted: false, attempts: 0 });
+        this.batches.push({ entry, tally, maxTag: read.maxTag, format: read.format, payload: read.data, state: 'waiting', persisted: false, attempts: 0 });
       }
     } catch (err) {
       this.logger.error({ err: message(err) }, 'queue: could not read records from disk');
@@ -365,7 +365,9 @@ export class PersistentQueue {
       batch.attempts++;
       const stopTimer = this.metrics.exportLatency.startTimer(this.labels);
       try {
-        await this.exporter.send(batch.payload!, batch.tally.spans, batch.entry.id, batch.format);
+        const records = batch.payload!;
+        if (this.exporter.sendRecords) await this.exporter.sendRecords(records, batch.tally.spans, batch.entry.id, batch.format);
+        else await this.exporter.send(records.length === 1 ? records[0]! : Buffer.concat(records), batch.tally.spans, batch.entry.id, batch.format);
       } catch (err) {
         if (!this.closed) await this.failed(batch, err);
         return;

@@ -1,4 +1,5 @@
 import type { Span } from '../../model/span.js';
+import { takesRows, type RowBatch, type RowConsumer } from '../../pipeline/row-batch.js';
 import type { Consumer, Stage } from '../../pipeline/stage.js';
 import type { TailHub } from './tail-hub.js';
 
@@ -8,7 +9,7 @@ import type { TailHub } from './tail-hub.js';
  * only once the next stage accepted the batch, so a batch refused with backpressure (which the
  * sender retries) does not show twice. With no client listening it is one property read.
  */
-export class TailTap implements Stage {
+export class TailTap implements Stage, RowConsumer {
   constructor(
     private readonly hub: TailHub,
     private readonly next: Consumer,
@@ -18,6 +19,18 @@ export class TailTap implements Stage {
     const delivery = this.hub.prepare(spans);
     if (delivery === undefined) return this.next.consume(spans);
     return this.next.consume(spans).then(() => delivery.deliver());
+  }
+
+  get takesRows(): boolean {
+    return takesRows(this.next);
+  }
+
+  /** Rows pass as they are; only with a client listening are they decoded into spans to show. */
+  async consumeRows(batch: RowBatch): Promise<void> {
+    if (!takesRows(this.next)) return this.consume(await batch.decodeSpans());
+    const delivery = this.hub.listening ? this.hub.prepare(await batch.decodeSpans()) : undefined;
+    await this.next.consumeRows(batch);
+    delivery?.deliver();
   }
 
   /** The tap holds nothing; the stage it feeds is started and stopped by its owner. */

@@ -4,8 +4,8 @@ import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.j
 import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError } from '../in-flight-budget.js';
 import type { Ingest } from '../ingest.js';
+import { RequestTooLargeError } from '../otlp/errors.js';
 import { OtlpDecodeError, type DecodeOptions } from '../otlp/proto-decoder.js';
-import { SLICE_BYTES, decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
 import { encodeExportTraceResponse } from '../otlp/response.js';
 import { GrpcCode, encodeRpcStatus } from '../rpc-status.js';
 import type { OtlpGrpcConfig } from './config.js';
@@ -79,14 +79,17 @@ export class OtlpGrpcReceiver {
     }
     let decoded;
     try {
-      decoded = await decodeTraceRequestInSlices(message, SLICE_BYTES, this.options.decode);
+      decoded = await this.ingest.readProtobuf('grpc', message, this.options.decode);
     } catch (err) {
+      // No RetryInfo: OTLP clients do not retry RESOURCE_EXHAUSTED without it, and this request would fail again.
+      if (err instanceof RequestTooLargeError) throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message);
       this.ingest.refused('grpc', 'malformed');
       throw new GrpcError(GrpcCode.INVALID_ARGUMENT, err instanceof OtlpDecodeError ? err.message : `could not decode request: ${String(err)}`);
     }
     try {
       await this.ingest.accept('grpc', decoded, { principal, remoteAddress: call.remoteAddress, bytes: message.length });
     } catch (err) {
+      if (err instanceof RequestTooLargeError) throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message);
       if (err instanceof QueueFullError) {
         throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
       }

@@ -12,6 +12,8 @@ import { AuthError, type Principal } from '../../auth/principal.js';
 import type { ConnectionLimits } from '../../server/config.js';
 import { CollectorMetrics } from '../../telemetry.js';
 import { InFlightBudget } from '../in-flight-budget.js';
+import { Ingest } from '../ingest.js';
+import { WIRE, WireWriter, minimalSpan, spanIdOf, traceIdOf } from '../otlp/otlp-fixtures.js';
 import { Capture, RecordingIngest } from '../receiver.testing.js';
 import type { OtlpHttpConfig } from './config.js';
 import { OtlpHttpReceiver, type OtlpHttpReceiverOptions } from './receiver.js';
@@ -261,3 +263,36 @@ function httpsPost(address: string, body: Buffer, tls: { ca: Buffer; cert?: Buff
     req.end(body);
   });
 }
+
+describe('OTLP/HTTP receiver: requests too large as storage rows', () => {
+  /** One resource with a 30 KB attribute over 200 tiny spans: 31 KB sent, 6 MB as rows (each repeats the resource). */
+  function amplified(): Uint8Array {
+    const resource = new WireWriter().field(1, new WireWriter().field(1, 'big').field(2, new WireWriter().field(1, 'x'.repeat(30_000))));
+    const scopeSpans = new WireWriter();
+    for (let i = 0; i < 200; i++) {
+      scopeSpans.field(2, minimalSpan(traceIdOf(i + 1), spanIdOf(i + 1)).tag(7, WIRE.I64).fixed64(1_700_000_000_000_000_000n).tag(8, WIRE.I64).fixed64(1_700_000_000_000_000_001n));
+    }
+    return new WireWriter().field(1, new WireWriter().field(1, resource).field(2, scopeSpans)).finish();
+  }
+
+  for (const rows of [false, true]) {
+    it(`answers 413 naming the limit, and hands nothing on (${rows ? 'storage-rows' : 'object'} path)`, async () => {
+      const taken: unknown[] = [];
+      const pipeline = rows
+        ? { takesRows: true, consume: async (s: unknown) => void taken.push(s), consumeRows: async (b: unknown) => void taken.push(b) }
+        : { consume: async (s: unknown) => void taken.push(s) };
+      const ingest = new Ingest(pipeline, new CollectorMetrics(), undefined, { maxRowBytes: 1 << 20 });
+      const receiver = new OtlpHttpReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: 1 << 20 }, ingest, pino({ level: 'silent' }));
+      await receiver.start();
+      receivers.push(receiver);
+      const res = await fetch(`http://${receiver.address}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(200); // an empty request is fine
+      const big = await fetch(`http://${receiver.address}/v1/traces`, { method: 'POST', headers: PROTOBUF, body: Buffer.from(amplified()) });
+      expect(big.status).toBe(413);
+      expect(big.headers.get('retry-after')).toBeNull();
+      const status = Buffer.from(await big.arrayBuffer()).toString('latin1');
+      expect(status).toContain('as storage rows');
+      expect(taken).toEqual([]);
+    });
+  }
+});

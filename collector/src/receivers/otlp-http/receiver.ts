@@ -4,9 +4,9 @@ import { AuthError, type Principal } from '../../auth/principal.js';
 import type { IngestAuthenticator } from '../../auth/ingest-auth.js';
 import { PipelineUnavailableError, QueueFullError } from '../../pipeline/stage.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, InFlightBudget, InFlightBudgetExceededError, type Reservation } from '../in-flight-budget.js';
-import type { Ingest } from '../ingest.js';
-import { OtlpDecodeError, type DecodedTraces, type DecodeOptions } from '../otlp/proto-decoder.js';
-import { SLICE_BYTES, decodeTraceRequestInSlices } from '../otlp/sliced-decoder.js';
+import type { Ingest, IngestRequest } from '../ingest.js';
+import { RequestTooLargeError } from '../otlp/errors.js';
+import { OtlpDecodeError, type DecodeOptions } from '../otlp/proto-decoder.js';
 import { decodeJsonBody } from '../otlp/json-decoder.js';
 import { encodeExportTraceResponse, exportTraceResponseJson } from '../otlp/response.js';
 import { GrpcCode, encodeRpcStatus, rpcStatusJson } from '../rpc-status.js';
@@ -133,11 +133,12 @@ export class OtlpHttpReceiver {
       return sendStatus(req, reply, 415, GrpcCode.INVALID_ARGUMENT, `missing Content-Type (use ${PROTOBUF} or ${JSON_TYPE})`);
     }
     const json = isJson(req);
-    let decoded: DecodedTraces;
+    let decoded: IngestRequest;
     try {
       const options = this.options.decode;
-      decoded = json ? decodeJsonBody(body, options) : await decodeTraceRequestInSlices(body, SLICE_BYTES, options);
+      decoded = json ? decodeJsonBody(body, options) : await this.ingest.readProtobuf('http', body, options);
     } catch (err) {
+      if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
       if (!(err instanceof OtlpDecodeError)) throw err;
       this.ingest.refused('http', 'malformed');
       return sendStatus(req, reply, 400, GrpcCode.INVALID_ARGUMENT, err.message);
@@ -145,6 +146,7 @@ export class OtlpHttpReceiver {
     try {
       await this.ingest.accept('http', decoded, { principal: this.principals.get(req), remoteAddress: req.socket.remoteAddress, bytes: body.length });
     } catch (err) {
+      if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
       if (err instanceof PipelineUnavailableError) {
         req.log.error({ err }, 'OTLP/HTTP export failed in the pipeline; the client is told to retry');
         reply.header('retry-after', String(err.retryAfterSeconds));

@@ -9,3 +9,19 @@ export class OtlpDecodeError extends Error {
     this.name = 'OtlpDecodeError';
   }
 }
+
+/**
+ * A request that would take more memory as storage rows than the collector allows one request
+ * (`receivers.otlp.max_in_flight_mib`): its resource or scope attributes repeat on every row, so
+ * a small request of many spans under a large resource can make rows hundreds of times its size.
+ * Receivers answer 413 / RESOURCE_EXHAUSTED without a retry hint: the same request would fail again.
+ */
+export class RequestTooLargeError extends Error {
+  constructor(rowBytes: number, limitBytes: number) {
+    super(
+      `the request would take more than ${limitBytes} bytes as storage rows (at least ${rowBytes}; every span repeats its resource's and scope's attributes), ` +
+        'over receivers.otlp.max_in_flight_mib: send fewer spans per request or smaller resource attributes',
+    );
+    this.name = 'RequestTooLargeError';
+  }
+}

@@ -22,14 +22,14 @@
  *
  * Beside the rows comes a compact summary per span (SpanSummaries) of what the pipeline still
  * reads without objects: service, span name, kind, status, start, duration, trace ID.
- * Not wired into the receivers yet: the pipeline decides where objects are still needed.
+ * Used by the storage-rows path (pipeline/row-batch.ts) when no stage needs span objects.
  */
 import { isUtf8 } from 'node:buffer';
 import type { InstrumentationScope, Resource, Span } from '../../model/span.js';
 import { RowBinaryWriter, SPAN_KIND_NAMES, STATUS_CODE_NAMES, encodeResource, encodeScope, writeSpanRow } from '../../../../exporters/clickhouse/rowbinary.js';
 import { RowBinaryCopier } from '../../../../exporters/clickhouse/rowbinary-copier.js';
 import { RejectionLog, newResource, newScope, type SpanRejection } from './decoded-traces.js';
-import { OtlpDecodeError } from './errors.js';
+import { OtlpDecodeError, RequestTooLargeError } from './errors.js';
 import {
   ProtoReader,
   checkFixed,
@@ -49,6 +49,7 @@ import {
   readUint32,
   skipField,
 } from './proto-decoder.js';
+import { SpanSummaries } from '../../model/span-summaries.js';
 import { SpanTimeRules, type DecodeOptions } from './span-validation.js';
 import { DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES, limitHolder, longValueChars, type AttributeHolder, type ValueTruncation } from './value-limit.js';
 
@@ -65,59 +66,6 @@ export interface TranscodedTraces {
   truncations?: ValueTruncation[];
   /** What the pipeline reads of each row, without span objects. */
   summary: SpanSummaries;
-}
-
-/**
- * Per row of a transcoded request, in typed arrays: what routing, metrics and sampling read.
- * Trace IDs are kept as 16 raw bytes per span (four word copies); a hex string per span
- * measured +0.2 µs/span (~10 % of the transcoding) on bench/hot-path.ts's request, so
- * `traceIdHex` makes it on demand.
- */
-export class SpanSummaries {
-  constructor(
-    /** The rows, which hold the span names. */
-    private readonly rowBinary: Buffer,
-    readonly count: number,
-    /** Service name of each resource of the request, indexed by `resourceIndex`. */
-    readonly services: readonly string[],
-    readonly resourceIndex: Uint32Array,
-    /** OTLP SpanKind and StatusCode numbers as sent. */
-    readonly kind: Int32Array,
-    readonly statusCode: Int32Array,
-    /** Start time and duration in ns since the epoch, interleaved: [start₀, duration₀, start₁, …]. */
-    readonly times: BigUint64Array,
-    /** 16 bytes per span. */
-    readonly traceIds: Uint8Array,
-    /** Where each span's name (a length-prefixed string) is in `rowBinary`. */
-    private readonly nameAt: Uint32Array,
-  ) {}
-
-  serviceName(i: number): string {
-    return this.services[this.resourceIndex[i]!]!;
-  }
-
-  spanName(i: number): string {
-    let at = this.nameAt[i]!;
-    let length = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = this.rowBinary[at++]!;
-      length |= (b & 0x7f) << shift;
-      if (b < 0x80) break;
-    }
-    return this.rowBinary.toString('utf8', at, at + length);
-  }
-
-  startNs(i: number): bigint {
-    return this.times[2 * i]!;
-  }
-
-  durationNs(i: number): bigint {
-    return this.times[2 * i + 1]!;
-  }
-
-  traceIdHex(i: number): string {
-    return Buffer.from(this.traceIds.buffer, this.traceIds.byteOffset + 16 * i, 16).toString('hex');
-  }
 }
 
 /**
@@ -145,7 +93,7 @@ export function transcodeTraceRequest(bytes: Uint8Array, options?: DecodeOptions
 function viaObjects(bytes: Uint8Array, options: DecodeOptions | undefined): TranscodedTraces {
   transcodeCounters.requestsViaObjects++;
   const decoded = decodeTraceRequest(bytes, options);
-  const rows = new RowBuilder(bytes);
+  const rows = new RowBuilder(bytes, options?.maxRowBytes);
   const resources = new Map<Resource, [bytes: Buffer, index: number]>();
   const scopes = new Map<InstrumentationScope, Buffer>();
   for (const span of decoded.spans) {
@@ -192,6 +140,11 @@ function prefixOf(cache: Buffer[], name: string, i: number): Buffer {
   return (cache[i] ??= Buffer.from(`${name}.${i}:`));
 }
 
+/** The rows of one request are written here first (transcoding is synchronous: one at a time). */
+let rowScratch: Buffer = Buffer.allocUnsafeSlow(0);
+/** Larger requests write into a buffer of their own rather than keep this much for ever. */
+const MAX_SCRATCH_BYTES = 16 * 1024 * 1024;
+
 /** The rows and the summary arrays, grown together. */
 class RowBuilder {
   readonly w: RowBinaryCopier;
@@ -208,9 +161,17 @@ class RowBuilder {
   traceWords: Uint32Array;
   nameAt: Uint32Array;
 
-  constructor(request: Uint8Array) {
-    // Rows repeat resource and scope bytes and spell IDs in hex: larger than the request.
-    this.w = new RowBinaryCopier(request, request.length * 2 + 1024);
+  constructor(
+    request: Uint8Array,
+    /** Past this many bytes of rows the request is refused (RequestTooLargeError). */
+    private readonly maxBytes = Infinity,
+  ) {
+    // Rows repeat resource and scope bytes and spell IDs in hex: larger than the request. They
+    // are written into a scratch buffer kept between requests and copied out at the exact size:
+    // a fresh buffer of twice the request per request was most of the memory the GC chased.
+    const wanted = request.length * 2 + 1024;
+    if (rowScratch.length < wanted && wanted <= MAX_SCRATCH_BYTES) rowScratch = Buffer.allocUnsafeSlow(wanted);
+    this.w = new RowBinaryCopier(request, rowScratch.length >= wanted ? rowScratch : wanted);
     // Spans usually take a few hundred bytes of a request: room for most without growing.
     const capacity = (this.capacity = Math.max(64, request.length >>> 8));
     this.resourceIndex = new Uint32Array(capacity);
@@ -227,8 +188,9 @@ class RowBuilder {
     return this.services.length - 1;
   }
 
-  /** Makes room for one more row (its index is `count`). */
+  /** Makes room for one more row (its index is `count`); checks the rows so far against the limit. */
   reserve(): void {
+    if (this.w.length > this.maxBytes) throw new RequestTooLargeError(this.w.length, this.maxBytes);
     if (this.count < this.capacity) return;
     const capacity = (this.capacity *= 2);
     this.resourceIndex = grow(this.resourceIndex, new Uint32Array(capacity));
@@ -263,7 +225,10 @@ class RowBuilder {
   }
 
   finish(): { rowBinary: Buffer; spans: number; summary: SpanSummaries } {
-    const rowBinary = this.w.finish();
+    if (this.w.length > this.maxBytes) throw new RequestTooLargeError(this.w.length, this.maxBytes);
+    const rowBinary = Buffer.from(this.w.finish());
+    const grown = this.w.buffer;
+    if (grown.length > rowScratch.length && grown.length <= MAX_SCRATCH_BYTES) rowScratch = grown;
     const n = this.count;
     const summary = new SpanSummaries(
       rowBinary,
@@ -395,7 +360,7 @@ class Transcoder {
     this.longValue = longValueChars(this.maxValueBytes);
     this.youngHi = Number(timeRules.youngEnough >> 32n);
     this.youngLo = Number(timeRules.youngEnough & 0xffffffffn);
-    this.rows = new RowBuilder(bytes);
+    this.rows = new RowBuilder(bytes, options?.maxRowBytes);
   }
 
   run(): TranscodedTraces {

@@ -5,9 +5,12 @@
  * with a turn of the event loop between slices. A slice of a resource or scope repeats that
  * resource's or scope's other fields, so every slice decodes to exactly the spans it holds.
  * A 10 MB request otherwise blocks `/healthz` (and every other request) for ~100 ms of decoding.
+ * The same slicing serves both paths: decoding into spans and transcoding into storage rows.
  */
 import { bytesField } from '../protobuf-fields.js';
+import { SpanSummaries } from '../../model/span-summaries.js';
 import { decodeTraceRequest, OtlpDecodeError, type DecodedTraces, type DecodeOptions } from './proto-decoder.js';
+import { transcodeTraceRequest, type TranscodedTraces } from './rowbinary-transcoder.js';
 
 /** About 5 ms of decoding on one core. */
 export const SLICE_BYTES = 256 * 1024;
@@ -17,40 +20,78 @@ const MAX_MESSAGE_CHARS = 4096;
 /** ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans. */
 const LEVELS = [1, 2, 2];
 
-export async function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<DecodedTraces> {
-  if (bytes.length <= sliceBytes) return decodeTraceRequest(bytes, options);
+export function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<DecodedTraces> {
+  return inSlices(bytes, sliceBytes, (slice) => decodeTraceRequest(slice, options), (parts, outcome) => {
+    const spans: DecodedTraces['spans'] = [];
+    for (const part of parts) for (const span of part.spans) spans.push(span);
+    return { spans, ...outcome };
+  });
+}
+
+/**
+ * The same for the storage-rows path (rowbinary-transcoder.ts): slices transcoded one by one,
+ * their rows concatenated — rows are independent, so the result is the whole request's.
+ */
+export function transcodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<TranscodedTraces> {
+  // The rows limit holds for the whole request: each slice gets what the ones before left.
+  let written = 0;
+  const transcode = (slice: Uint8Array): TranscodedTraces => {
+    if (slice === bytes) written = 0; // the whole request (unsliced, or again after a malformed slice)
+    const maxRowBytes = options?.maxRowBytes === undefined ? undefined : options.maxRowBytes - written;
+    const part = transcodeTraceRequest(slice, maxRowBytes === undefined ? options : { ...options, maxRowBytes });
+    written += part.rowBinary.length;
+    return part;
+  };
+  return inSlices(bytes, sliceBytes, transcode, (parts, outcome) => {
+    const rowBinary = parts.length === 1 ? parts[0]!.rowBinary : Buffer.concat(parts.map((p) => p.rowBinary));
+    const summary = SpanSummaries.concat(rowBinary, parts.map((p) => p.summary));
+    return { rowBinary, spans: summary.count, summary, ...outcome };
+  });
+}
+
+/** What a decode reports beside its spans, the same for both paths. */
+type DecodeOutcome = Pick<DecodedTraces, 'rejectedSpans' | 'rejectionMessage' | 'rejections' | 'truncations'>;
+
+async function inSlices<T extends DecodeOutcome>(
+  bytes: Uint8Array,
+  sliceBytes: number,
+  run: (slice: Uint8Array) => T,
+  join: (parts: T[], outcome: DecodeOutcome) => T,
+): Promise<T> {
+  if (bytes.length <= sliceBytes) return run(bytes);
   let slices: Uint8Array[];
   try {
     slices = split(bytes, 0, sliceBytes);
   } catch {
-    return decodeTraceRequest(bytes, options); // malformed framing: the decoder names the problem and its offset
+    return run(bytes); // malformed framing: the decoder names the problem and its offset
   }
-  const spans: DecodedTraces['spans'] = [];
+  const parts: T[] = [];
   let rejectedSpans = 0;
-  const rejections: NonNullable<DecodedTraces['rejections']> = [];
-  const truncations: NonNullable<DecodedTraces['truncations']> = [];
+  const rejections: NonNullable<DecodeOutcome['rejections']> = [];
+  const truncations: NonNullable<DecodeOutcome['truncations']> = [];
   const messages: string[] = [];
   for (let i = 0; i < slices.length; i++) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    let decoded: DecodedTraces;
+    let part: T;
     try {
-      decoded = decodeTraceRequest(slices[i], options);
+      part = run(slices[i]);
     } catch (err) {
       // Offsets in a slice's error would mislead: decode the whole request for the real one.
-      if (err instanceof OtlpDecodeError) return decodeTraceRequest(bytes, options);
+      if (err instanceof OtlpDecodeError) return run(bytes);
       throw err;
     }
-    for (const span of decoded.spans) spans.push(span);
-    rejectedSpans += decoded.rejectedSpans;
-    for (const rejection of decoded.rejections ?? []) rejections.push(rejection);
-    for (const truncation of decoded.truncations ?? []) truncations.push(truncation);
-    if (decoded.rejectionMessage !== '') messages.push(decoded.rejectionMessage);
+    parts.push(part);
+    rejectedSpans += part.rejectedSpans;
+    for (const rejection of part.rejections ?? []) rejections.push(rejection);
+    for (const truncation of part.truncations ?? []) truncations.push(truncation);
+    if (part.rejectionMessage !== '') messages.push(part.rejectionMessage);
   }
   let rejectionMessage = messages.join('; ');
   if (rejectionMessage.length > MAX_MESSAGE_CHARS) rejectionMessage = `${rejectionMessage.slice(0, MAX_MESSAGE_CHARS)}…`;
-  const altered = truncations.length > 0 ? { truncations } : {};
-  if (rejectedSpans === 0) return { spans, rejectedSpans, rejectionMessage, ...altered };
-  return { spans, rejectedSpans, rejectionMessage, rejections, ...altered };
+  const outcome: DecodeOutcome = { rejectedSpans, rejectionMessage };
+  if (rejectedSpans > 0) outcome.rejections = rejections;
+  if (truncations.length > 0) outcome.truncations = truncations;
+  return join(parts, outcome);
 }
 
 interface Field {

@@ -34,6 +34,11 @@ export interface DecodeOptions {
    * DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES when absent.
    */
   maxAttributeValueBytes?: number;
+  /**
+   * The most bytes one request may take as storage rows (`receivers.otlp.max_in_flight_mib`);
+   * the transcoder stops with RequestTooLargeError past it. Unbounded when absent.
+   */
+  maxRowBytes?: number;
 }
 
 /**

@@ -5,10 +5,16 @@
 const { httpError } = require('../../shared/http.js');
 
 class CheckoutService {
-  constructor(inventory, payments, orders) {
+  /**
+   * `recommendations` is optional: without it a checkout recommends nothing; `pricing` too: without
+   * it no price check.
+   */
+  constructor(inventory, payments, orders, recommendations, pricing) {
     this.inventory = inventory;
     this.payments = payments;
     this.orders = orders;
+    this.recommendations = recommendations;
+    this.pricing = pricing;
   }
 
   async placeOrder(order) {
@@ -22,10 +28,42 @@ class CheckoutService {
       });
       // The orders service keeps the card's last four digits for the receipt.
       const placed = await this.orders.post('/orders', { customer: order.customer, cardNumber: order.cardNumber, items });
-      return { orderId: placed.id, customer: order.customer, totalCents: reservation.totalCents, paymentId: payment.paymentId };
+      const recommendations = await this.recommend(order.customer, items);
+      const priceCheck = await this.checkPrice(items);
+      const placedOrder = { orderId: placed.id, customer: order.customer, totalCents: reservation.totalCents, paymentId: payment.paymentId, recommendations };
+      return priceCheck === undefined ? placedOrder : { ...placedOrder, priceCheck };
     } catch (err) {
       await this.inventory.post('/release', { reservationId: reservation.reservationId });
       throw err;
+    }
+  }
+
+  /**
+   * What goes with the basket (SKUs), from the recommendations service. Best effort: the order is
+   * placed by then, so a failure here costs the customer suggestions, not the checkout.
+   */
+  async recommend(customer, items) {
+    if (this.recommendations === undefined) return [];
+    try {
+      return (await this.recommendations.post('/recommendations', { customer, items })).skus;
+    } catch (err) {
+      console.warn(`recommendations: ${err.message}`);
+      return [];
+    }
+  }
+
+  /**
+   * The pricing service's total (the Go agent's gin example: it prices a sample cart, in goroutines,
+   * and asks warehouse, the Rust agent's axum example, for a sample SKU's stock). Best effort, as
+   * recommend: undefined when there is no pricing service or it fails.
+   */
+  async checkPrice(items) {
+    if (this.pricing === undefined) return undefined;
+    try {
+      return (await this.pricing.post('/checkout', { items })).total;
+    } catch (err) {
+      console.warn(`pricing: ${err.message}`);
+      return undefined;
     }
   }
 
