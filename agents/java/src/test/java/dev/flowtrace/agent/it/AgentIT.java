@@ -12,6 +12,7 @@ import io.opentelemetry.proto.trace.v1.Status.StatusCode;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +24,13 @@ import org.junit.jupiter.api.Test;
 /**
  * The shipped jar (target/flowtrace-agent.jar) on a real application: the test shop on the JDK's
  * HTTP server, exporting over OTLP/HTTP to a receiver in this JVM. Each test stops the
- * application before asserting, so every span has been flushed (no waiting on timers).
+ * application before asserting, so every span has been flushed (no waiting on timers); server spans,
+ * which end after the client has its response, are awaited first.
  */
 class AgentIT {
   private static final String AGENT = System.getProperty("flowtrace.test.agentJar");
+  /** A bound, never a pace: each wait ends as soon as its spans are in. */
+  private static final Duration WAIT = Duration.ofSeconds(60);
   private OtlpReceiver receiver;
 
   @BeforeEach
@@ -75,6 +79,7 @@ class AgentIT {
       assertEquals(200, checkout.statusCode(), checkout.body());
       checkoutBody = checkout.body();
       failBody = app.get("/fail", Map.of()).body();
+      receiver.awaitSpans(s -> s.name().equals("GET /checkout"), 1, WAIT);
       app.quit();
       log = app.stderr();
     }
@@ -167,6 +172,7 @@ class AgentIT {
     try (AppProcess app = new AppProcess(AGENT, env("FLOWTRACE_CAPTURE_ARGS", "true"), classPath,
         List.of("com.acme.web.WebApp", "--server.port=0", "--server.address=127.0.0.1")).started()) {
       body = app.get("/orders/42", Map.of("x-correlation-id", "it-spring", "x-api-token", "tok-secret")).body();
+      receiver.awaitSpans(s -> s.name().equals("GET /orders/{id}"), 1, WAIT);
       app.terminate();
       log = app.stderr();
     }
@@ -199,6 +205,7 @@ class AgentIT {
       body = app.get("/quotes/pear", Map.of("x-request-id", "it-reactive-1")).body();
       // A client value that is no ID (a space, a quote) is replaced by a new one.
       app.get("/quotes/fig", Map.of("x-request-id", "bad id\""));
+      receiver.awaitSpans(s -> s.span().getKind() == SpanKind.SPAN_KIND_SERVER, 2, WAIT);
       app.terminate();
       log = app.stderr();
     }
@@ -240,6 +247,7 @@ class AgentIT {
     String log;
     try (AppProcess app = new AppProcess(AGENT, env("FLOWTRACE_INCLUDE", "/[bad/", "FLOWTRACE_TYPO", "1")).started()) {
       assertEquals(200, app.get("/checkout", Map.of()).statusCode());
+      receiver.awaitSpans(s -> s.name().equals("GET /checkout"), 1, WAIT);
       app.quit();
       log = app.stderr();
     }

@@ -14,9 +14,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /** An OTLP/HTTP protobuf trace receiver on a free loopback port, keeping every span it is sent. */
 final class OtlpReceiver implements AutoCloseable {
@@ -79,6 +82,7 @@ final class OtlpReceiver implements AutoCloseable {
         for (Span s : ss.getSpansList()) spans.add(new Received(service, s));
       }
     }
+    notifyAll();
   }
 
   private static String serviceName(Resource resource) {
@@ -90,6 +94,20 @@ final class OtlpReceiver implements AutoCloseable {
 
   synchronized List<Received> spans() {
     return List.copyOf(spans);
+  }
+
+  /**
+   * Waits, bounded, until {@code count} received spans match. A server span ends after its response
+   * has reached the client, so a test that stops the application right after the response would race
+   * the agent's shutdown flush against the span's end; tests wait for it here first.
+   */
+  synchronized void awaitSpans(Predicate<Received> match, int count, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (spans.stream().filter(match).count() < count) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) throw new AssertionError("waited " + timeout + " for " + count + " matching span(s); received " + spans);
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
   }
 
   @Override
