@@ -18,6 +18,9 @@ const ALONE = [
   'test/security/transport.test.ts',
   'test/security/issue15-review.test.ts',
   'test/bench-command.e2e.test.ts',
+  // Seven collectors (and a Kafka broker) each: on two cores beside another file, neither would get far.
+  'test/loadbalancing.e2e.test.ts',
+  'test/scale-kafka.e2e.test.ts',
 ];
 
 export default defineConfig({

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
 import type { Span } from '../collector/src/model/span.js';
+import type { QueueConfig } from '../collector/src/pipeline/persistent-queue/config.js';
 
 /**
  * An exporter as the pipeline sees it. Every exporter sits behind its own durable queue
@@ -75,8 +77,31 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * A durable queue in front of an exporter, as the pipeline makes them
+ * (collector/src/pipeline/persistent-queue's PersistentQueue fits it).
+ */
+export interface ExporterQueue {
+  /** Resolves once the record is on disk; rejects when full or stopping. */
+  append(record: Uint8Array, spanCount: number): Promise<void>;
+  hasRoomFor(bytes: number): boolean;
+  fullError(): Error & { readonly retryAfterSeconds: number };
+  /** Records not yet delivered. */
+  readonly depth: Readonly<{ records: number; spans: number; bytes: number }>;
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
 export interface ExporterContext {
   logger: Logger;
+  /**
+   * Opens a durable queue of the pipeline's kind for an exporter of the exporter's own (the
+   * loadbalancing exporter's backends): the directory is the inner exporter's name's, so names
+   * must be unique. Absent where there is no data directory.
+   */
+  openQueue?: (exporter: Exporter, queue: QueueConfig) => ExporterQueue;
+  /** The collector's metrics registry (exposed on /metrics); an exporter makes its own when absent. */
+  registry?: Registry;
 }
 
 /** How the config builds an exporter: `exporters.<type>[/<name>]` in the config file. */

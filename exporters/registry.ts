@@ -2,6 +2,8 @@ import { datadogExporterFactory } from './datadog/index.js';
 import type { Exporter, ExporterContext } from './exporter.js';
 import { fileExporterFactory } from './file/index.js';
 import { jaegerExporterFactory } from './jaeger/index.js';
+import { kafkaExporterFactory } from './kafka/index.js';
+import { loadBalancingExporterFactory } from './loadbalancing/index.js';
 import { otlpExporterFactory } from './otlp/index.js';
 
 /**
@@ -13,6 +15,8 @@ export const EXPORTER_FACTORIES = {
   jaeger: jaegerExporterFactory,
   datadog: datadogExporterFactory,
   file: fileExporterFactory,
+  loadbalancing: loadBalancingExporterFactory,
+  kafka: kafkaExporterFactory,
 } as const;
 
 export type ExporterType = keyof typeof EXPORTER_FACTORIES;

@@ -19,7 +19,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { KUBE_HOOK_TIMEOUT_MS, startKubeApiServer, type RunningKubeApiServer } from './helpers/kube.js';
 import { ensureTool } from './helpers/tools.js';
 
@@ -35,6 +35,13 @@ const VALUE_SETS: Record<string, string[]> = {
   clickhouse: ['--set', 'clickhouse.url=http://ch:8123'],
   istio: ['--set', 'istio.enabled=true'],
 };
+
+/** The ha preset (three tiers by role), with each transport. */
+const HA_SETS: Record<string, string[]> = {
+  'ha-kafka': ['-f', join(CHART, 'ci/ha-values.yaml')],
+  'ha-loadbalancing': ['-f', join(CHART, 'ci/ha-loadbalancing-values.yaml')],
+};
+const HA_ROLES = ['ingest', 'process', 'query'] as const;
 
 /** Dry-run: the three value sets, and every ci/*-values.yaml (everything-values.yaml turns on each optional part). */
 const DRY_RUN_SETS: Record<string, string[]> = {
@@ -83,8 +90,9 @@ function ok(what: string, r: RunResult): string {
   return r.stdout;
 }
 
+/** YAML 1.1, as Helm and Kubernetes read manifests: `defaultMode: 0400` is octal (1.2 would read 400). */
 function parseManifests(text: string): K8sObject[] {
-  return parseAllDocuments(text)
+  return parseAllDocuments(text, { version: '1.1' })
     .map((d) => {
       if (d.errors.length > 0) throw new Error(`bad YAML: ${d.errors[0]!.message}`);
       return d.toJS() as K8sObject | null;
@@ -222,11 +230,176 @@ describe('Helm chart helm/flowtrace (helm, kube-apiserver, istioctl)', () => {
     expect(only(mesh, 'StatefulSet').spec.template.metadata.labels['sidecar.istio.io/inject']).toBe('true');
   });
 
+  describe('the ha preset (ha.enabled: ingest, process and query tiers)', () => {
+    interface Container {
+      name: string;
+      args: string[];
+      env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+      ports: Array<{ name: string; containerPort: number }>;
+      livenessProbe: { httpGet: unknown };
+      readinessProbe: { httpGet: unknown };
+    }
+    /** The parts of a tier's collector config these cases read. */
+    interface RenderedConfig {
+      role?: string;
+      exporters?: Record<string, Record<string, unknown>>;
+      receivers: { kafka?: Record<string, unknown> };
+      storage: { clickhouse: { url: string } };
+    }
+    const collectorOf = (workload: K8sObject): Container => {
+      const containers = workload.spec.template.spec.containers as Container[];
+      expect(containers.map((c) => c.name)).toEqual(['collector']);
+      return containers[0]!;
+    };
+    /** The collector config a workload's pod mounts, parsed. */
+    const configOf = (objects: K8sObject[], workload: K8sObject): RenderedConfig => {
+      const volume = (workload.spec.template.spec.volumes as Array<{ name: string; configMap?: { name: string } }>).find((v) => v.name === 'config');
+      return parseYaml(only(objects, 'ConfigMap', volume!.configMap!.name).data!['flowtrace.yaml']!) as RenderedConfig;
+    };
+    const names = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const podsOf = (selector: Record<string, string>, workloads: K8sObject[]) =>
+      workloads.filter((w) => Object.entries(selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v)).map((w) => w.metadata.name);
+
+    it('renders exactly an ingest Deployment + HPA, a process StatefulSet + headless Service, a query Deployment + Service, each running its role', async () => {
+      const objects = (await template('tracing', 'observability', HA_SETS['ha-kafka']!)).filter((o) => !isTestHook(o));
+      expect(names(objects, 'Deployment')).toEqual(['tracing-flowtrace-ingest', 'tracing-flowtrace-query']);
+      expect(names(objects, 'StatefulSet')).toEqual(['tracing-flowtrace-process']);
+      expect(names(objects, 'Service')).toEqual(['tracing-flowtrace-ingest', 'tracing-flowtrace-process-headless', 'tracing-flowtrace-query']);
+      expect(names(objects, 'ConfigMap')).toEqual(['tracing-flowtrace-ingest', 'tracing-flowtrace-process', 'tracing-flowtrace-query']);
+      expect(names(objects, 'PodDisruptionBudget')).toEqual(['tracing-flowtrace-ingest', 'tracing-flowtrace-process', 'tracing-flowtrace-query']);
+      expect(names(objects, 'NetworkPolicy')).toEqual(['tracing-flowtrace-ingest', 'tracing-flowtrace-process', 'tracing-flowtrace-query']);
+
+      const hpa = only(objects, 'HorizontalPodAutoscaler');
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'tracing-flowtrace-ingest' });
+      expect(only(objects, 'Deployment', 'tracing-flowtrace-ingest').spec.replicas).toBeUndefined(); // the HPA's
+
+      const sts = only(objects, 'StatefulSet');
+      const headless = only(objects, 'Service', 'tracing-flowtrace-process-headless');
+      expect(sts.spec.serviceName).toBe(headless.metadata.name);
+      expect(headless.spec.clusterIP).toBe('None');
+      expect(sts.spec.replicas).toBe(3);
+      expect(sts.spec.volumeClaimTemplates.map((c: K8sObject) => [c.metadata.name, c.spec.resources.requests.storage])).toEqual([['data', '5Gi']]);
+      // /data is the claim, not an emptyDir.
+      expect(sts.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data')).toBeUndefined();
+
+      const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+      for (const role of HA_ROLES) {
+        const workload = only(workloads, role === 'process' ? 'StatefulSet' : 'Deployment', `tracing-flowtrace-${role}`);
+        const container = collectorOf(workload);
+        expect(container.args.slice(-2), role).toEqual(['--role', role]);
+        expect(container.env.find((e) => e.name === 'FLOWTRACE_ROLE'), role).toEqual({ name: 'FLOWTRACE_ROLE', value: role });
+        expect(configOf(objects, workload).role, role).toBe(role);
+        expect(container.livenessProbe.httpGet, role).toEqual({ path: '/healthz', port: 'http-api' });
+        expect(container.readinessProbe.httpGet, role).toEqual({ path: '/readyz', port: 'http-api' });
+        // Each tier's selector picks its own pods only (the Services' too).
+        expect(podsOf(workload.spec.selector.matchLabels, workloads), role).toEqual([workload.metadata.name]);
+        const service = only(objects, 'Service', role === 'process' ? 'tracing-flowtrace-process-headless' : `tracing-flowtrace-${role}`);
+        expect(podsOf(service.spec.selector, workloads), role).toEqual([workload.metadata.name]);
+      }
+      // Port names for Istio's protocol detection: OTLP on ingest (and process), only the API on query.
+      const portNames = (name: string) => only(objects, 'Service', name).spec.ports.map((p: { name: string }) => p.name).sort();
+      expect(portNames('tracing-flowtrace-ingest')).toEqual(['grpc-otlp', 'http-api', 'http-otlp']);
+      expect(portNames('tracing-flowtrace-query')).toEqual(['http-api']);
+      expect(only(objects, 'Service', 'tracing-flowtrace-ingest').spec.ports.find((p: { name: string }) => p.name === 'grpc-otlp').appProtocol).toBe('grpc');
+      expect(only(objects, 'Ingress').spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'tracing-flowtrace-query', port: { name: 'http-api' } });
+    });
+
+    it('wires the kafka transport: exporters.kafka on ingest, receivers.kafka (enabled) on process, SASL from the Secret as ${env:NAME}', async () => {
+      const objects = (await template('tracing', 'observability', HA_SETS['ha-kafka']!)).filter((o) => !isTestHook(o));
+      const ingest = only(objects, 'Deployment', 'tracing-flowtrace-ingest');
+      const process = only(objects, 'StatefulSet', 'tracing-flowtrace-process');
+      const query = only(objects, 'Deployment', 'tracing-flowtrace-query');
+      const brokers = ['kafka-0.kafka.data.svc:9093', 'kafka-1.kafka.data.svc:9093'];
+      const sasl = { mechanism: 'scram-sha-512', username: '${env:KAFKA_SASL_USERNAME}', password: '${env:KAFKA_SASL_PASSWORD}' };
+
+      const ingestConfig = configOf(objects, ingest);
+      expect(Object.keys(ingestConfig.exporters ?? {})).toEqual(['kafka']);
+      expect(ingestConfig.exporters?.kafka).toMatchObject({ brokers, topic: 'otlp_spans', compression: 'lz4', tls: { enabled: true, ca_file: '/etc/flowtrace/kafka-tls/ca.crt' }, sasl });
+      expect(ingestConfig.receivers.kafka).toBeUndefined();
+
+      const processConfig = configOf(objects, process);
+      expect(processConfig.receivers.kafka).toMatchObject({ enabled: true, brokers, topic: 'otlp_spans', group_id: 'flowtrace-process', sasl });
+      expect(processConfig.storage.clickhouse.url).toBe('http://clickhouse.example.internal:8123');
+
+      const queryConfig = configOf(objects, query);
+      expect(queryConfig.receivers.kafka).toBeUndefined();
+      expect(queryConfig.exporters).toBeUndefined();
+
+      // The credentials come from Secrets: no password in any ConfigMap, env and mounts only where Kafka is used.
+      for (const workload of [ingest, process]) {
+        const env = collectorOf(workload).env;
+        expect(env.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom).toEqual({ secretKeyRef: { name: 'flowtrace-kafka-sasl', key: 'password' } });
+        // (defaultMode 0400 is octal to Kubernetes' YAML 1.1, decimal 400 to the yaml package's 1.2: not compared.)
+        expect(workload.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'kafka-tls')).toMatchObject({ name: 'kafka-tls', secret: { secretName: 'flowtrace-kafka-tls' } });
+        expect(collectorOf(workload).env.find((e) => e.name === 'KAFKA_SASL_USERNAME')?.valueFrom).toEqual({ secretKeyRef: { name: 'flowtrace-kafka-sasl', key: 'username' } });
+      }
+      expect(collectorOf(query).env.map((e) => e.name)).not.toContain('KAFKA_SASL_PASSWORD');
+      expect(collectorOf(query).ports.map((p) => p.name)).toEqual(['http-api']);
+    });
+
+    it("wires the loadbalancing transport: the ingest tier resolves the process tier's headless Service, which admits ingest on 4317", async () => {
+      const objects = (await template('tracing', 'observability', HA_SETS['ha-loadbalancing']!)).filter((o) => !isTestHook(o));
+      const headless = only(objects, 'Service', 'tracing-flowtrace-process-headless');
+      const ingest = only(objects, 'Deployment', 'tracing-flowtrace-ingest');
+      const process = only(objects, 'StatefulSet', 'tracing-flowtrace-process');
+      expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+      expect(ingest.spec.replicas).toBe(3);
+
+      const lb = configOf(objects, ingest).exporters ?? {};
+      expect(Object.keys(lb)).toEqual(['loadbalancing']);
+      expect(lb.loadbalancing).toMatchObject({
+        routing_key: 'traceID',
+        protocol: { otlp: { protocol: 'grpc', headers: { authorization: 'Bearer ${env:FLOWTRACE_FORWARD_TOKEN}' } } },
+        resolver: { dns: { hostname: `${headless.metadata.name}.observability.svc.cluster.local`, port: 4317, interval_seconds: 5 } },
+      });
+      expect(headless.spec.ports.find((p: { name: string }) => p.name === 'grpc-otlp')).toMatchObject({ port: 4317, appProtocol: 'grpc' });
+      expect(collectorOf(ingest).env.find((e) => e.name === 'FLOWTRACE_FORWARD_TOKEN')?.valueFrom).toEqual({ secretKeyRef: { name: 'flowtrace-forward-token', key: 'token' } });
+      expect(configOf(objects, process).receivers.kafka).toBeUndefined();
+      for (const o of objects.filter((x) => x.kind === 'ConfigMap')) expect(o.data!['flowtrace.yaml'], o.metadata.name).not.toMatch(/kafka/);
+
+      // The process tier's OTLP/gRPC is open to the ingest pods only.
+      const policy = only(objects, 'NetworkPolicy', 'tracing-flowtrace-process');
+      const grpcRules = (policy.spec.ingress as Array<{ ports: Array<{ port: number }>; from?: Array<{ podSelector?: { matchLabels: Record<string, string> } }> }>).filter((r) =>
+        r.ports.some((p) => p.port === 4317),
+      );
+      expect(grpcRules.length).toBe(1);
+      expect(grpcRules[0]!.from).toEqual([{ podSelector: { matchLabels: ingest.spec.selector.matchLabels } }]);
+      // Under Istio: a DestinationRule per tier's Service, one PeerAuthentication over all three.
+      expect(objects.filter((o) => o.kind === 'DestinationRule').map((o) => o.spec.host).sort()).toEqual(
+        ['tracing-flowtrace-ingest', 'tracing-flowtrace-process-headless', 'tracing-flowtrace-query'].map((n) => `${n}.observability.svc.cluster.local`),
+      );
+      expect(podsOf(only(objects, 'PeerAuthentication').spec.selector.matchLabels, objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')).length).toBe(3);
+    });
+
+    it('refuses ha without a ClickHouse server, the kafka transport without brokers, and forwarding without the token ingest requires', async () => {
+      const refusals: Array<[string[], RegExp]> = [
+        [['--set', 'ha.enabled=true', '--set', 'ha.kafka.brokers[0]=kafka:9092'], /ha.enabled needs clickhouse.url/],
+        [['--set', 'ha.enabled=true', '--set', 'clickhouse.url=http://ch:8123'], /ha.transport kafka needs ha.kafka.brokers/],
+        [['--set', 'ha.enabled=true', '--set', 'clickhouse.url=http://ch:8123', '--set', 'ha.transport=loadbalancing', '--set', 'config.auth.ingest.required=true'], /needs ha.loadbalancing.tokenSecret.name/],
+        [['--set', 'ha.enabled=true', '--set', 'clickhouse.url=http://ch:8123', '--set', 'ha.kafka.brokers[0]=kafka:9092', '--set', 'ha.kafka.sasl.mechanism=plain'], /needs ha.kafka.sasl.existingSecret/],
+      ];
+      for (const [values, message] of refusals) {
+        const r = await helm(['template', 'tracing', CHART, ...values]);
+        expect(r.code, values.join(' ')).not.toBe(0);
+        expect(r.stderr, values.join(' ')).toMatch(message);
+      }
+      // The schema: a transport it does not know, and the role (the chart's to set).
+      for (const set of ['ha.transport=nats', 'config.role=ingest']) {
+        const r = await helm(['template', 'tracing', CHART, '--set', set]);
+        expect(r.code, set).not.toBe(0);
+        expect(r.stderr, set).toMatch(/values don't meet the specifications of the schema/);
+      }
+      // Without Kafka nothing but the ClickHouse URL is needed.
+      const minimal = await template('tracing', 'observability', ['--set', 'ha.enabled=true', '--set', 'clickhouse.url=http://ch:8123', '--set', 'ha.transport=loadbalancing']);
+      expect(names(minimal, 'StatefulSet')).toEqual(['tracing-flowtrace-process']);
+    });
+  });
+
   it('hard-codes no release name or namespace: two renders differ only in those', async () => {
     // Distinctive names, so that replacing them back cannot touch anything else.
     const a = { release: 'relalpha', namespace: 'nsalpha' };
     const b = { release: 'relbravo', namespace: 'nsbravo' };
-    for (const [name, values] of Object.entries(VALUE_SETS)) {
+    for (const [name, values] of Object.entries({ ...VALUE_SETS, ...HA_SETS })) {
       const [ra, rb] = await Promise.all(
         [a, b].map(async (r) => ok('helm template', await helm(['template', r.release, CHART, '--namespace', r.namespace, ...values]))),
       );

@@ -42,12 +42,20 @@ import { Ingest } from './receivers/ingest.js';
 import { IngestQuotas } from './receivers/quota.js';
 import { OtlpGrpcReceiver } from './receivers/otlp-grpc/receiver.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
+import { KafkaReceiver } from './receivers/kafka/receiver.js';
 import { CollectorMetrics } from './telemetry.js';
 import { retentionPolicy } from './storage/retention/config.js';
 import { DiskBudget } from './storage/disk-budget/disk-budget.js';
 import { GB } from './storage/disk-budget/config.js';
 import { BackupService } from './backup/backup-service.js';
 import { backupDirOf } from './backup/backup-name.js';
+import { rolePlan, type RolePlan } from './roles/roles.js';
+import { ownerRowInserter, type RowInserter } from './roles/owner-rows.js';
+import { OWNER_QUEUE, ownerSpanExporter } from './roles/owner-spans.js';
+import { SpanDedupe } from './pipeline/dedupe/dedupe.js';
+import { RedTotals } from './metrics/red/prometheus.js';
+import { migrateRedTable, redTable } from './metrics/red/table.js';
+import { migrateStitchTables } from './processors/stitch/tables.js';
 
 const MIB = 1024 * 1024;
 /** How long the receivers wait for a crash's replay before opening anyway (it goes on behind). */
@@ -95,16 +103,30 @@ export class Collector {
   private readonly receivers: Array<OtlpGrpcReceiver | OtlpHttpReceiver> = [];
   private readonly grpc?: OtlpGrpcReceiver;
   private readonly http?: OtlpHttpReceiver;
+  /** The `process` tier's input (receivers.kafka), when enabled. */
+  private readonly kafka?: KafkaReceiver;
   private readonly api: FastifyInstance;
   /** API tokens, verifiers (OIDC adds its own), ingest authentication and the audit log. */
   readonly auth: CollectorAuth;
   private ready = false;
   addresses: CollectorAddresses = { api: '' };
+  /** What this process runs (`role`, roles/roles.ts). */
+  readonly plan: RolePlan;
+  /** The config as this role runs it: its processors, RED counted or not. */
+  private readonly config: Config;
 
   constructor(
-    private readonly config: Config,
+    given: Config,
     private readonly logger: Logger,
   ) {
+    this.plan = rolePlan(given);
+    const plan = this.plan;
+    const config: Config = {
+      ...given,
+      pipeline: { ...given.pipeline, processors: plan.processors },
+      red: { ...given.red, enabled: given.red.enabled && plan.countsRed },
+    };
+    this.config = config;
     // One policy for the store's TTL and the receivers' age check (storage/retention/).
     const retention = retentionPolicy(config.storage.retention_days, config.storage.retention_rules);
     const backupDir = backupDirOf(config.storage);
@@ -116,6 +138,7 @@ export class Collector {
       guestPassword: config.storage.clickhouse.guest_password,
       database: config.storage.clickhouse.database,
       tracesTable: config.storage.clickhouse.traces_table,
+      cluster: config.storage.clickhouse.cluster,
       dataDir: config.storage.data_dir,
       retentionDays: config.storage.retention_days,
       retentionRules: retention.rules,
@@ -131,9 +154,15 @@ export class Collector {
     const queueLogger = logger.child({ component: 'queue' });
     const queueOf = (exporter: Exporter, queue: QueueConfig) =>
       new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger, drops: this.drops });
-    const queues = [queueOf(createClickHouseExporter(this.clickhouse, storage), config.pipeline.queue)];
+    // Storage's queue first: ClickHouse, or — a process collector on the embedded store — its owner.
+    const owner = config.storage.owner;
+    const queues: PersistentQueue[] = [];
+    if (plan.writesSpans) queues.push(queueOf(createClickHouseExporter(this.clickhouse, storage), config.pipeline.queue));
+    else if (owner) queues.push(queueOf(ownerSpanExporter(owner, logger.child({ component: 'exporter.owner' })), OWNER_QUEUE));
+    // Side rows (stitch, RED, drops) go where the spans go.
+    const sideRows: RowInserter = owner ? ownerRowInserter(owner) : this.clickhouse.writer;
     for (const settings of config.exporters) {
-      const exporter = createExporter(settings, { logger: logger.child({ component: `exporter.${settings.name}` }) });
+      const exporter = createExporter(settings, { logger: logger.child({ component: `exporter.${settings.name}` }), openQueue: queueOf, registry: this.metrics.registry });
       queues.push(queueOf(exporter, settings.queue));
     }
     // A journal the last run left unfinished is replayed even when the config no longer asks for one.
@@ -148,17 +177,22 @@ export class Collector {
     this.pipeline = new ExportFanout(queues, { drops, logger: logger.child({ component: 'fanout' }) });
     const types = config.pipeline.processors;
     const journalFor = this.journalOn ? (index: number) => new ProcessorJournal(journal, types[index], types[index + 1] ?? 'queues') : undefined;
-    this.red = config.red.enabled
-      ? new RedMetrics(config.red, clickHouseRedSink(this.clickhouse.writer, storage.database, config.red.retention_days), logger.child({ component: 'red' }), this.metrics.registry)
-      : undefined;
+    const redSink = owner
+      ? { migrate: async () => false, insert: (rows: readonly object[]) => sideRows.insert({ table: redTable(storage.database), values: [...rows], format: 'JSONEachRow' }).then(() => undefined) }
+      : clickHouseRedSink(this.clickhouse.writer, storage.database, config.red.retention_days);
+    this.red = config.red.enabled ? new RedMetrics(config.red, redSink, logger.child({ component: 'red' }), this.metrics.registry) : undefined;
     const tap = withRedTap(tailTap(this.tail, types), this.red);
     this.processors = buildProcessors(config, this.pipeline, {
       logger,
       registry: this.metrics.registry,
-      storage: { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database },
+      storage: { writer: this.clickhouse.writer, reader: this.clickhouse.reader, database: storage.database, sideRows },
       drops,
     }, journalFor, tap);
-    const first = tap.at === 0 ? tap.wrap(this.processors[0] ?? this.pipeline) : (this.processors[0] ?? this.pipeline);
+    const chain = tap.at === 0 ? tap.wrap(this.processors[0] ?? this.pipeline) : (this.processors[0] ?? this.pipeline);
+    // The embedded-store owner takes the process collectors' output: a replay arrives twice.
+    const first = plan.deduplicates
+      ? new SpanDedupe(chain, { windowMs: config.pipeline.dedupe.window_seconds * 1000, maxSpans: config.pipeline.dedupe.max_spans, drops: this.drops, registry: this.metrics.registry })
+      : chain;
     this.entry = this.journalOn ? new JournalGate(journal, first, types[0] ?? 'queues') : first;
 
     this.auth = new CollectorAuth(config.auth, {
@@ -184,11 +218,11 @@ export class Collector {
       registry: this.metrics.registry,
       logger: logger.child({ component: 'disk-budget' }),
     });
-    this.dropStorage = dropLedgerStorage(this.drops, this.clickhouse.writer, { database: storage.database, retentionDays: config.storage.drops_retention_days, logger });
+    this.dropStorage = dropLedgerStorage(this.drops, this.clickhouse.writer, { database: storage.database, retentionDays: config.storage.drops_retention_days, logger, rows: sideRows });
     const { grpc, http } = config.receivers.otlp;
     // One budget for both receivers: memory held for requests is bounded however they arrive.
     const inFlight = new InFlightBudget(config.receivers.otlp.max_in_flight_mib * MIB, this.metrics.registry);
-    if (grpc.enabled) {
+    if (plan.otlpReceivers && grpc.enabled) {
       this.grpc = new OtlpGrpcReceiver(
         { endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB, tls: grpc.tls, limits: grpc.limits },
         ingest,
@@ -197,7 +231,7 @@ export class Collector {
       );
       this.receivers.push(this.grpc);
     }
-    if (http.enabled) {
+    if (plan.otlpReceivers && http.enabled) {
       this.http = new OtlpHttpReceiver(
         { endpoint: http.endpoint, maxBodyBytes: http.max_request_body_size_mib * MIB, tls: http.tls, limits: http.limits, corsOrigins: http.cors.allowed_origins },
         ingest,
@@ -205,6 +239,10 @@ export class Collector {
         { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
       );
       this.receivers.push(this.http);
+    }
+
+    if (plan.kafkaReceiver && config.receivers.kafka.enabled) {
+      this.kafka = new KafkaReceiver(config.receivers.kafka, ingest, logger.child({ component: 'kafka-receiver' }), { registry: this.metrics.registry, drops: this.drops });
     }
 
     const store = new TraceStore(this.clickhouse.reader, { traces: tableName(storage), traceIds: tableName(storage, TRACE_ID_SUFFIX) });
@@ -224,9 +262,13 @@ export class Collector {
         corsOrigins: config.api.cors.allowed_origins,
         transport: { keyPrefix: 'api', tls: config.api.tls, limits: config.api.limits, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'api' }) },
       },
-      { store, reader: this.clickhouse.reader, database: storage.database, userSql, tracesTable: storage.tracesTable, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions, tail: this.tail, red: this.red?.totals,
+      { store, reader: this.clickhouse.reader, database: storage.database, userSql, tracesTable: storage.tracesTable, readScopes, metrics: this.metrics, isReady: () => this.ready && (this.journal?.healthy ?? true) && (this.kafka?.ready ?? true), auth: this.auth.api, tokens: this.auth.tokens, sessions, tail: this.tail,
+        // A query collector reads the RED rows the process collectors write; its own counters stay at zero.
+        red: this.red?.totals ?? (given.red.enabled && plan.servesQueries ? new RedTotals() : undefined),
+        servesQueries: plan.servesQueries,
+        ownerRows: plan.takesSideRows ? { writer: this.clickhouse.writer, database: storage.database } : undefined,
         backup: new BackupService(this.clickhouse, { database: storage.database, backupDir }),
-        status: { dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, retentionRules: retention.rules, maxDiskGb: config.storage.max_disk_gb > 0 ? config.storage.max_disk_gb : null, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
+        status: { role: plan.role, dataDir: config.storage.data_dir, retentionDays: config.storage.retention_days, retentionRules: retention.rules, maxDiskGb: config.storage.max_disk_gb > 0 ? config.storage.max_disk_gb : null, dropsRetentionDays: config.storage.drops_retention_days, senders: this.senders } }, logger);
   }
 
   async start(): Promise<void> {
@@ -238,8 +280,9 @@ export class Collector {
     await this.pipeline.start();
     if (this.journalOn) await this.openJournal();
     await this.dropStorage.start();
-    // After storage's migration (pipeline.start): measures at once, then every interval.
-    this.diskBudget.start();
+    if (this.plan.takesSideRows) await this.migrateOwnerTables();
+    // After storage's migration (pipeline.start): measures at once, then every interval; once per deployment.
+    if (this.plan.maintains) this.diskBudget.start();
     await this.red?.start();
     for (const p of [...this.processors].reverse()) await p.start();
     // Before the receivers: what a crash left undone goes first — for a while; a replay held up
@@ -256,7 +299,9 @@ export class Collector {
       if (!waited) this.logger.warn('journal: the replay is slow (a full queue?); opening the receivers while it goes on');
     }
     for (const r of this.receivers) await r.start();
-    await this.alerting.start();
+    // Joins its consumer group in the background (retrying while the brokers are away); /readyz says when.
+    await this.kafka?.start();
+    if (this.plan.maintains) await this.alerting.start();
     this.addresses.grpc = this.grpc?.address;
     this.addresses.http = this.http?.address;
     this.ready = true;
@@ -264,6 +309,22 @@ export class Collector {
       { ...this.addresses, storage: this.clickhouse.embedded ? `embedded:${this.config.storage.data_dir}` : this.config.storage.clickhouse.url },
       'collector ready',
     );
+  }
+
+  /**
+   * The embedded-store owner keeps the tables the process collectors' side rows go to, whether
+   * or not it runs stitch or counts RED itself.
+   */
+  private async migrateOwnerTables(): Promise<void> {
+    const { writer } = this.clickhouse;
+    const database = this.config.storage.clickhouse.database;
+    const stitch = this.config.processors.stitch;
+    await migrateStitchTables(writer, database, {
+      serviceGraphDays: stitch.service_graph.retention_days,
+      correlationsDays: stitch.correlation.retention_days,
+      clockSkewDays: stitch.clock_skew.retention_days,
+    });
+    await migrateRedTable(writer, database, this.config.red.retention_days);
   }
 
   /** Opens the journal and works out what the last run left undone, from storage's queue's tags. */
@@ -315,6 +376,8 @@ export class Collector {
     this.stopping = true;
     this.logger.info('shutting down: refusing new data, flushing what was accepted');
     await Promise.all(this.receivers.map((r) => r.shutdown()));
+    // Stops consuming and commits what was accepted; the rest stays in Kafka for the group.
+    await this.kafka?.shutdown();
     await this.alerting.shutdown();
     await this.replaying; // a replay still going on stops at its next refusal; the journal keeps the rest
     // From the first processor to the last: each hands what it holds to a stage still running.

@@ -16,6 +16,12 @@ export interface ClickHouseConfig {
   guestPassword?: string;
   database: string;
   tracesTable: string;
+  /**
+   * `storage.clickhouse.cluster`: the ClickHouse cluster the tables are created on (local
+   * Replicated tables under Distributed ones, every migration ON CLUSTER; cluster-ddl.ts).
+   * Empty or absent: a single node. A server only.
+   */
+  cluster?: string;
   dataDir: string;
   retentionDays: number;
   /**

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, parseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { Session } from 'chdb';
+import { setStoreCluster } from './cluster-ddl.js';
 import type { ClickHouseConfig } from './config.js';
 import { EMBEDDED_ENGINE_DEFAULTS, embeddedEngineArgs, embeddedSessionSettings } from './engine.js';
 import { perQuerySettingsConnection } from './per-query-settings.js';
@@ -105,6 +106,8 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   const sessions = new Set<ClickHouseClient>();
   const newSession = () => {
     const client = make();
+    // Every session knows the store's layout, so each component's migration asks its own client (cluster-ddl.ts).
+    if (!embedded && config.cluster) setStoreCluster(client, config.cluster);
     sessions.add(client);
     const close = client.close.bind(client);
     client.close = async () => {

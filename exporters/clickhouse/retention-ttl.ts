@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { longestDays, METHOD_ATTRIBUTES, SPAN_KINDS, STATUSES, type RetentionMatch, type RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
+import { alterStorage, storageName, storeCluster } from './cluster-ddl.js';
 import { SPAN_KIND_NAMES, STATUS_CODE_NAMES } from './rowbinary.js';
 
 /**
@@ -81,22 +82,25 @@ export interface RetentionChanges {
  * Brings both tables' TTL (and the span table's `ttl_only_drop_parts`) to the policy; a start
  * with the same policy changes nothing. The comparison is on ClickHouse's own formatting of the
  * clauses (`formatQuerySingleLine`, the formatter that `engine_full` comes from), so it does
- * not depend on how this code spaces or brackets them.
+ * not depend on how this code spaces or brackets them. In cluster mode both the comparison and
+ * the ALTERs are on the local tables (cluster-ddl.ts); `changes` names the tables as given.
  */
 export async function reconcileRetention(client: ClickHouseClient, database: string, spanTable: string, lookupTable: string, policy: RetentionPolicy): Promise<RetentionChanges> {
   const changes: RetentionChanges = { ttl: [], settings: [] };
+  const cluster = storeCluster(client);
+  const qualified = (table: string) => `\`${database}\`.\`${table}\``;
   for (const [table, ttl] of [[spanTable, spanTableTtl(policy)], [lookupTable, lookupTableTtl(policy)]] as const) {
-    const engine = await engineFull(client, database, table);
+    const engine = await engineFull(client, database, storageName(table, cluster));
     if (engine === undefined) continue;
     if (ttlClause(engine, true) !== ttlClause(await formatted(client, ttl), false)) {
-      await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY TTL ${ttl}` });
+      await client.command({ query: alterStorage(qualified(table), cluster, `MODIFY TTL ${ttl}`) });
       changes.ttl.push(table);
     }
   }
-  const engine = await engineFull(client, database, spanTable);
+  const engine = await engineFull(client, database, storageName(spanTable, cluster));
   const onlyDrop = ttlOnlyDropParts(policy);
   if (engine !== undefined && !engine.includes(`ttl_only_drop_parts = ${onlyDrop}`)) {
-    await client.command({ query: `ALTER TABLE \`${database}\`.\`${spanTable}\` MODIFY SETTING ttl_only_drop_parts = ${onlyDrop}` });
+    await client.command({ query: alterStorage(qualified(spanTable), cluster, `MODIFY SETTING ttl_only_drop_parts = ${onlyDrop}`) });
     changes.settings.push(spanTable);
   }
   return changes;

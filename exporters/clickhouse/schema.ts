@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { migrateAttributeCatalog } from '../../collector/src/query/search/catalog-table.js';
 import { DEFAULT_HOT_ATTRIBUTES, HotColumns, migrateHotColumns, setActiveHotColumns } from '../../collector/src/storage/hot-attributes/hot-columns.js';
 import type { RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
+import { alterColumns, alterStorage, createTableStatements, onCluster, refuseSingleNodeTables, SHARD_BY_TRACE, storageName, storageTable, storeCluster } from './cluster-ddl.js';
 import type { ClickHouseConfig } from './config.js';
 import { lookupTableTtl, reconcileRetention, spanTableTtl, ttlOnlyDropParts } from './retention-ttl.js';
 import { setStringSerialization } from './string-serialization.js';
@@ -107,8 +108,9 @@ function traceIdTableDdl(table: string, retention: RetentionPolicy): string {
   SETTINGS index_granularity = 8192`;
 }
 
-function traceIdViewDdl(view: string, lookupTable: string, tracesTable: string): string {
-  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}
+/** In cluster mode the view is on every node, reading the local span table into the local lookup table. */
+function traceIdViewDdl(view: string, lookupTable: string, tracesTable: string, cluster = ''): string {
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}${onCluster(cluster)}
   TO ${lookupTable}
   AS SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
   FROM ${tracesTable}
@@ -127,26 +129,31 @@ export function tableName(config: Pick<ClickHouseConfig, 'database' | 'tracesTab
 /**
  * Brings the schema to what this version expects. Idempotent: every statement is
  * "if not exists" or compares first, so it runs at every start; changing the retention
- * and restarting alters the TTL of the existing tables.
+ * and restarting alters the TTL of the existing tables. On a cluster (the client's
+ * `storage.clickhouse.cluster`, cluster-ddl.ts) every statement runs ON CLUSTER on local tables
+ * under Distributed ones sharded by trace ID.
  */
 export async function migrate(client: ClickHouseClient, config: ClickHouseConfig): Promise<void> {
+  const cluster = storeCluster(client);
   const run = (query: string) => client.command({ query });
-  await run(`CREATE DATABASE IF NOT EXISTS \`${config.database}\``);
+  await run(`CREATE DATABASE IF NOT EXISTS \`${config.database}\`${onCluster(cluster)}`);
+  if (cluster !== '') await refuseSingleNodeTables(client, config.database, [config.tracesTable, config.tracesTable + TRACE_ID_SUFFIX]);
   const traces = tableName(config);
   // The default (`retention_days`) and the rules (`retention_rules`): see retention-ttl.ts.
   const retention: RetentionPolicy = { defaultDays: config.retentionDays, rules: config.retentionRules ?? [] };
-  await run(tracesTableDdl(traces, retention));
+  for (const query of createTableStatements(tracesTableDdl(traces, retention), cluster, SHARD_BY_TRACE)) await run(query);
   for (const [name, type] of FLOWTRACE_COLUMNS) {
-    await run(`ALTER TABLE ${traces} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+    for (const query of alterColumns(traces, cluster, `ADD COLUMN IF NOT EXISTS ${name} ${type}`)) await run(query);
   }
   // Hot attributes in their own columns with skip indexes (storage/hot-attributes/); the readers
   // of this process use them from here on.
   const hotKeys = config.hotAttributes ?? DEFAULT_HOT_ATTRIBUTES;
-  await migrateHotColumns(client, traces, hotKeys);
+  await migrateHotColumns(client, traces, hotKeys, cluster);
   setActiveHotColumns(new HotColumns(hotKeys));
   const lookup = tableName(config, TRACE_ID_SUFFIX);
-  await run(traceIdTableDdl(lookup, retention));
-  await run(traceIdViewDdl(tableName(config, `${TRACE_ID_SUFFIX}_mv`), lookup, traces));
+  // Sharded by trace ID like the spans: each shard's view fills the lookup rows of its own spans.
+  for (const query of createTableStatements(traceIdTableDdl(lookup, retention), cluster, SHARD_BY_TRACE)) await run(query);
+  await run(traceIdViewDdl(tableName(config, `${TRACE_ID_SUFFIX}_mv`), storageTable(lookup, cluster), storageTable(traces, cluster), cluster));
   await reconcileRetention(client, config.database, config.tracesTable, config.tracesTable + TRACE_ID_SUFFIX, retention);
   // A batch retried after a crash carries the same insert_deduplication_token: remembering the
   // last blocks' tokens makes a repeated insert a no-op (replicated tables always do this).
@@ -190,6 +197,8 @@ async function setTableSettings(
   settings: Readonly<Record<string, number>>,
   options: { skipReplicated?: boolean; ifEngineKnows?: boolean } = {},
 ): Promise<void> {
+  // In cluster mode the settings belong to the local table (a Distributed table stores nothing).
+  const cluster = storeCluster(client);
   if (options.ifEngineKnows) {
     const known = await client.query({ query: 'SELECT name FROM system.merge_tree_settings WHERE name IN {names:Array(String)}', query_params: { names: Object.keys(settings) }, format: 'JSONEachRow' });
     const names = new Set((await known.json<{ name: string }>()).map((r) => r.name));
@@ -197,12 +206,12 @@ async function setTableSettings(
   }
   const result = await client.query({
     query: 'SELECT engine, engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-    query_params: { db: database, t: table },
+    query_params: { db: database, t: storageName(table, cluster) },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ engine: string; engine_full: string }>();
   if (!row || (options.skipReplicated && row.engine.startsWith('Replicated'))) return;
   const missing = Object.entries(settings).filter(([name, value]) => !row.engine_full.includes(`${name} = ${value}`));
   if (missing.length === 0) return;
-  await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY SETTING ${settingsText(Object.fromEntries(missing))}` });
+  await client.command({ query: alterStorage(`\`${database}\`.\`${table}\``, cluster, `MODIFY SETTING ${settingsText(Object.fromEntries(missing))}`) });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkClientCertPair, clientTlsFields } from '../client-tls.js';
 
 /**
  * The `otlp` exporter's settings (`exporters: otlp/<name>: …`), after the OpenTelemetry
@@ -58,22 +59,10 @@ const tlsSchema = z
   .object({
     /** gRPC only: plain text even to an https:// endpoint (as the Collector's `tls.insecure`). */
     insecure: z.boolean().default(false),
-    /** PEM CA bundle that verifies the server, instead of the system's roots. */
-    ca_file: z.string().min(1, 'must not be empty').optional(),
-    /** PEM client certificate, for mutual TLS (with key_file). */
-    cert_file: z.string().min(1, 'must not be empty').optional(),
-    /** PEM private key of cert_file. */
-    key_file: z.string().min(1, 'must not be empty').optional(),
-    /** Accept any server certificate (no chain or host name check). For tests only. */
-    insecure_skip_verify: z.boolean().default(false),
+    ...clientTlsFields,
   })
   .strict()
-  .superRefine((tls, ctx) => {
-    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-      const missing = tls.cert_file === undefined ? 'cert_file' : 'key_file';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'cert_file and key_file go together (mutual TLS needs both)' });
-    }
-  });
+  .superRefine(checkClientCertPair);
 
 /** Fields shared with presets (jaeger), which only change defaults. */
 export const otlpFields = {

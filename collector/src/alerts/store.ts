@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { createTableStatements, onCluster, SHARD_EVENLY, storeCluster } from '../../../exporters/clickhouse/cluster-ddl.js';
 import { bringTtlTo } from '../processors/stitch/tables.js';
 import type { AlertState, Transition } from './evaluator.js';
 
@@ -14,9 +15,9 @@ export function alertsTable(database: string): string {
 
 export async function migrateAlertsTable(client: ClickHouseClient, database: string, retentionDays: number): Promise<void> {
   const ttl = `toDateTime(At) + toIntervalDay(${retentionDays})`;
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${alertsTable(database)} (
+  const cluster = storeCluster(client);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`${onCluster(cluster)}` });
+  const create = `CREATE TABLE IF NOT EXISTS ${alertsTable(database)} (
       At DateTime64(3, 'UTC'),
       Rule LowCardinality(String),
       Kind LowCardinality(String),
@@ -33,8 +34,9 @@ export async function migrateAlertsTable(client: ClickHouseClient, database: str
     PARTITION BY toDate(At)
     ORDER BY (At, Rule)
     TTL ${ttl}
-    SETTINGS ttl_only_drop_parts = 1`,
-  });
+    SETTINGS ttl_only_drop_parts = 1`;
+  // Cluster mode (cluster-ddl.ts): a log of transitions, read across shards; spread evenly.
+  for (const query of createTableStatements(create, cluster, SHARD_EVENLY)) await client.command({ query });
   await bringTtlTo(client, database, ALERTS_TABLE, ttl);
 }
 

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
+import { createTableStatements, onCluster, SHARD_EVENLY, storeCluster } from '../../../exporters/clickhouse/cluster-ddl.js';
 import { bringTtlTo } from '../processors/stitch/tables.js';
 import { dateTime } from './token-store.js';
 import { redactTokens } from './token-format.js';
@@ -76,9 +77,9 @@ export class AuditLog {
   /** Creates the table (TTL brought to the configured retention) and starts the flush timer. */
   async start(): Promise<void> {
     const ttl = `toDateTime(Timestamp) + toIntervalDay(${this.retentionDays})`;
-    await this.writer.command({ query: `CREATE DATABASE IF NOT EXISTS \`${this.database}\`` });
-    await this.writer.command({
-      query: `CREATE TABLE IF NOT EXISTS ${this.table} (
+    const cluster = storeCluster(this.writer);
+    await this.writer.command({ query: `CREATE DATABASE IF NOT EXISTS \`${this.database}\`${onCluster(cluster)}` });
+    const create = `CREATE TABLE IF NOT EXISTS ${this.table} (
         Timestamp DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
         PrincipalId String CODEC(ZSTD(1)),
         PrincipalName String CODEC(ZSTD(1)),
@@ -97,8 +98,9 @@ export class AuditLog {
       PARTITION BY toDate(Timestamp)
       ORDER BY Timestamp
       TTL ${ttl}
-      SETTINGS ttl_only_drop_parts = 1`,
-    });
+      SETTINGS ttl_only_drop_parts = 1`;
+    // Cluster mode (cluster-ddl.ts): an append-only log, read across shards; spread evenly.
+    for (const query of createTableStatements(create, cluster, SHARD_EVENLY)) await this.writer.command({ query });
     await bringTtlTo(this.writer, this.database, AUDIT_TABLE, ttl);
     this.started = true;
     this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);

@@ -26,6 +26,9 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: '*', route: '/api/tokens/*', access: 'admin' },
   // Writes a backup of the whole store (backup/backup-routes.ts): admin only, like the tokens.
   { method: 'POST', route: '/api/admin/backup', access: 'admin' },
+  // Side rows a `process` collector sends the embedded-store owner (roles/owner-rows.ts): the
+  // scope that sends spans, since spans make these rows anyway (stitch, RED, drops).
+  { method: 'POST', route: '/api/internal/rows/:table', access: 'ingest' },
   // Browser login: each authenticates by itself (BROWSER_SESSION_PUBLIC_ROUTES in browser-session-routes.ts).
   { method: 'POST', route: '/api/session', access: 'public' },
   { method: 'GET', route: '/api/session', access: 'public' },

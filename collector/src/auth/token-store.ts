@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { createTableStatements, onCluster, shardBy, storeCluster } from '../../../exporters/clickhouse/cluster-ddl.js';
 import { AuthError, SCOPES, type CredentialVerifier, type Principal, type ReadRules, type Scope } from './principal.js';
 import { generateToken, generateTokenId, hashToken, isTokenShaped, sameDigest, TOKEN_PREFIX } from './token-format.js';
 
@@ -70,9 +71,9 @@ export class TokenStore implements CredentialVerifier {
 
   /** Creates the table, reads it, and keeps re-reading it. */
   async start(): Promise<void> {
-    await this.clients.writer.command({ query: `CREATE DATABASE IF NOT EXISTS \`${this.database}\`` });
-    await this.clients.writer.command({
-      query: `CREATE TABLE IF NOT EXISTS ${this.table} (
+    const cluster = storeCluster(this.clients.writer);
+    await this.clients.writer.command({ query: `CREATE DATABASE IF NOT EXISTS \`${this.database}\`${onCluster(cluster)}` });
+    const create = `CREATE TABLE IF NOT EXISTS ${this.table} (
         Id String,
         Name String,
         TokenHash String,
@@ -84,8 +85,9 @@ export class TokenStore implements CredentialVerifier {
         RevokedAt Nullable(DateTime64(3, 'UTC')),
         Version UInt64
       ) ENGINE = ReplacingMergeTree(Version)
-      ORDER BY Id`,
-    });
+      ORDER BY Id`;
+    // Cluster mode (cluster-ddl.ts): every version of a token on one shard, so FINAL keeps the newest.
+    for (const query of createTableStatements(create, cluster, shardBy('Id'))) await this.clients.writer.command({ query });
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), REFRESH_MS);
     this.timer.unref();

@@ -19,6 +19,7 @@ export class ConfigError extends Error {
  * its long environment name, `FLOWTRACE_` + the path in upper case (`FLOWTRACE_STORAGE_RETENTION_DAYS`).
  */
 export const SHORTCUTS: ReadonlyArray<{ flag: string; env: string; path: string; help: string }> = [
+  { flag: 'role', env: 'FLOWTRACE_ROLE', path: 'role', help: 'all, ingest, process or query (README "Scaling out")' },
   { flag: 'otlp-grpc', env: 'FLOWTRACE_OTLP_GRPC', path: 'receivers.otlp.grpc.endpoint', help: 'OTLP/gRPC listen address' },
   { flag: 'otlp-http', env: 'FLOWTRACE_OTLP_HTTP', path: 'receivers.otlp.http.endpoint', help: 'OTLP/HTTP listen address' },
   { flag: 'api', env: 'FLOWTRACE_API', path: 'api.endpoint', help: 'query API listen address' },

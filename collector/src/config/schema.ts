@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { EXPORTER_FACTORIES, EXPORTER_TYPES, type ExporterSettings, type ExporterType } from '../../../exporters/registry.js';
 import { queueConfigSchema, type QueueConfig } from '../pipeline/persistent-queue/config.js';
 import { journalConfigSchema } from '../pipeline/journal/config.js';
+import { dedupeConfigSchema } from '../pipeline/dedupe/config.js';
+import { ROLES } from '../roles/role-names.js';
 import { filterConfigSchema } from '../processors/filter/config.js';
 import { redactConfigSchema } from '../processors/redact/config.js';
 import { sampleConfigSchema } from '../processors/sample/config.js';
@@ -13,6 +15,7 @@ import { userSqlConfigSchema } from '../query/sql/config.js';
 import { tailConfigSchema } from '../query/tail/config.js';
 import { DEFAULT_MAX_IN_FLIGHT_MIB } from '../receivers/in-flight-budget.js';
 import { quotaConfigSchema } from '../receivers/quota-config.js';
+import { kafkaReceiverConfigSchema } from '../receivers/kafka/config.js';
 import { DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES, MIN_MAX_ATTRIBUTE_VALUE_BYTES } from '../receivers/otlp/value-limit.js';
 import { hotAttributesSchema } from '../storage/hot-attributes/config.js';
 import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../server/config.js';
@@ -60,10 +63,19 @@ const endpoint = z
 
 const positiveInt = z.number().int('expected a whole number').min(1, 'must be at least 1');
 const url = z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), 'expected an http:// or https:// URL');
+/** An http(s) URL that must be given. */
+const requiredUrl = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `required: ${what}` : 'expected a URL (a string)') })
+    .refine((s) => /^https?:\/\/[^\s/]+/.test(s), `expected an http:// or https:// URL: ${what}`)
+    // user:password@ would be printed with the URL in errors and logs (and fetch refuses it): the token goes in `token`.
+    .refine((s) => !/^https?:\/\/[^\s/]*@/.test(s), 'credentials in the URL are not sent: give an ingest token in storage.owner.token');
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier (letters, digits, _)');
 
 export const configSchema = z
   .object({
+    /** Which parts of the collector this process runs (roles/roles.ts): all, ingest, process or query. */
+    role: z.enum(ROLES, { error: () => `expected one of ${ROLES.join(', ')}` }).default('all'),
     receivers: z
       .object({
         otlp: z
@@ -103,6 +115,8 @@ export const configSchema = z
             path: ['max_in_flight_mib'],
           })
           .prefault({}),
+        /** The `process` tier's input: OTLP traces from Kafka (receivers/kafka/). */
+        kafka: kafkaReceiverConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -161,6 +175,23 @@ export const configSchema = z
         backup_dir: z.string().default(''),
         /** The embedded engine's memory, merge and cache bounds (exporters/clickhouse/engine.ts). */
         embedded: embeddedEngineConfigSchema.prefault({}),
+        /**
+         * Scale-out on the embedded store (one process per data directory): a `process` collector
+         * keeps no spans; it sends them over OTLP/HTTP to the `query` collector that owns the store,
+         * and its side rows (service graph, correlations, clock skew, RED, drops) to that
+         * collector's API (roles/owner-rows.ts). Absent: this collector writes its own storage.
+         */
+        owner: z
+          .object({
+            /** The owner's OTLP/HTTP receiver, e.g. http://flowtrace-query:4318. */
+            endpoint: requiredUrl("the owner's OTLP/HTTP URL, e.g. http://flowtrace-query:4318"),
+            /** The owner's API, e.g. http://flowtrace-query:8686. */
+            api: requiredUrl("the owner's API URL, e.g. http://flowtrace-query:8686"),
+            /** An API token of the owner with the `ingest` scope; empty when its loopback rule admits this collector. */
+            token: z.string().default(''),
+          })
+          .strict()
+          .optional(),
         clickhouse: z
           .object({
             /** A ClickHouse server's HTTP URL; empty means the embedded engine. */
@@ -172,11 +203,26 @@ export const configSchema = z
             guest_password: z.string().default(''),
             database: identifier.default('default'),
             traces_table: identifier.default('otel_traces'),
+            /**
+             * A ClickHouse cluster (a `remote_servers` name on the server) to create the tables on:
+             * local Replicated tables under Distributed ones of the usual names, every migration
+             * ON CLUSTER (exporters/clickhouse/README.md "Cluster mode"). Empty: a single node.
+             */
+            cluster: z.string().regex(/^([A-Za-z_][A-Za-z0-9_.-]*)?$/, 'expected a cluster name (letters, digits, _, ., -)').default(''),
           })
           .strict()
+          .refine((clickhouse) => clickhouse.cluster === '' || clickhouse.url !== '', {
+            message: 'needs a ClickHouse server (storage.clickhouse.url): the embedded engine is a single node',
+            path: ['cluster'],
+          })
           .prefault({}),
       })
       .strict()
+      // The disk budget drops day partitions of one node's table; on a cluster that is each node's own business.
+      .refine((storage) => storage.clickhouse.cluster === '' || storage.max_disk_gb === 0, {
+        message: 'is not supported with storage.clickhouse.cluster: size each node\'s disk in ClickHouse (TTL, storage policies) instead',
+        path: ['max_disk_gb'],
+      })
       .prefault({}),
     auth: authConfigSchema.prefault({}),
     /** Each processor's settings; which run, and in which order, is `pipeline.processors`. */
@@ -214,6 +260,8 @@ export const configSchema = z
         queue: queueConfigSchema.prefault({}),
         /** The write-ahead journal in front of the processors that hold spans (pipeline/journal/). */
         journal: journalConfigSchema.prefault({}),
+        /** The embedded-store owner's check for spans sent twice (a `process` replica replaying after a crash; pipeline/dedupe.ts). */
+        dedupe: dedupeConfigSchema.prefault({}),
       })
       .strict()
       .prefault({}),

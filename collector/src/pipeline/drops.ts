@@ -25,7 +25,9 @@ export type DropReason =
   /** An exporter queue was full with `full_policy: drop_oldest`, or its records were damaged on disk. */
   | 'queue_dropped'
   /** Accepted, but could not be encoded for an exporter (a bug or a value the decoder let through). */
-  | 'unencodable';
+  | 'unencodable'
+  /** Sent again (a `process` replica replaying after a crash): the embedded-store owner already stored it (pipeline/dedupe/). */
+  | 'duplicate';
 
 /** Changes to the values of stored spans. */
 export type AlterationReason = 'masked' | 'truncated';

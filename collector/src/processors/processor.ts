@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { DropRecorder } from '../pipeline/drops.js';
 import type { StageJournal } from '../pipeline/journal/stage-journal.js';
 import type { Consumer, Stage } from '../pipeline/stage.js';
+import type { RowInserter } from '../roles/owner-rows.js';
 
 /**
  * What a processor gets besides its own config: where to log, where to register its own
@@ -32,6 +33,8 @@ export interface ProcessorStorage {
   reader: ClickHouseClient;
   /** The database `otel_traces` lives in. */
   database: string;
+  /** Where side-table rows are inserted, when not `writer`: the embedded-store owner (roles/owner-rows.ts). */
+  sideRows?: RowInserter;
 }
 
 /**

@@ -14,7 +14,8 @@ import { registerDashboard } from '../server/dashboard.js';
 import type { CollectorMetrics } from '../telemetry.js';
 import { QueryParamError } from './params.js';
 import { schemaErrorMessage } from './route-schemas.js';
-import { registerTraceRoutes } from './trace-routes.js';
+import { registerHealthRoutes, registerTraceRoutes } from './trace-routes.js';
+import { registerOwnerRowsRoute } from '../roles/owner-rows.js';
 import { registerStitchRoutes } from './stitch-routes.js';
 import { registerDropRoutes } from './drops-routes.js';
 import { registerAnalysisRoutes } from './analysis-routes.js';
@@ -68,6 +69,10 @@ export interface QueryApiDeps {
   tokens: TokenStore;
   /** Browser login, session status and logout (auth/browser-session-routes.ts). */
   sessions?: BrowserSessions;
+  /** False for the ingest and process roles: health, metrics, status and tokens only (roles/roles.ts). */
+  servesQueries?: boolean;
+  /** The embedded-store owner's intake of side rows from process collectors (roles/owner-rows.ts). */
+  ownerRows?: { writer: ClickHouseClient; database: string };
   /** What `/api/status` reports besides metrics and readiness; the route is absent without it. */
   status?: Omit<StatusRouteDeps, 'metrics' | 'isReady'>;
   /** Live tail clients (`/api/tail`, query/tail/); the route is absent without it. */
@@ -115,6 +120,14 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
 }
 
 function registerQueryRoutes(app: FastifyInstance, deps: QueryApiDeps): void {
+  registerHealthRoutes(app, deps);
+  if (deps.ownerRows) registerOwnerRowsRoute(app, deps.ownerRows);
+  if (deps.servesQueries === false) {
+    // An ingest or process collector (roles/): health, metrics, status and its own tokens; the data is read through `query`.
+    if (deps.status) registerStatusRoutes(app, { ...deps.status, metrics: deps.metrics, isReady: deps.isReady });
+    registerTokenRoutes(app, deps.tokens);
+    return;
+  }
   registerTraceRoutes(app, deps);
   registerExportRoutes(app, { userSql: deps.userSql, tracesTable: deps.tracesTable ?? 'otel_traces' });
   registerStitchRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });

@@ -19,6 +19,8 @@ export interface StatusRouteDeps {
   dropsRetentionDays: number;
   senders: SenderClocks;
   isReady(): boolean;
+  /** `role` (roles/roles.ts): what this process runs. */
+  role?: string;
 }
 
 export interface QueueStatus {
@@ -42,6 +44,8 @@ export interface RetentionRuleStatus {
 
 export interface CollectorStatus {
   ready: boolean;
+  /** Absent from collectors older than the roles. */
+  role?: string;
   storage: {
     /** Free and total bytes of the file system holding the data directory (null when it cannot be read). */
     dataDirFreeBytes: number | null;
@@ -70,6 +74,7 @@ const statusSchema = {
       type: 'object',
       properties: {
         ready: { type: 'boolean' },
+        role: { type: 'string', description: 'what this collector runs: all, ingest, process or query (README "Scaling out")' },
         storage: {
           type: 'object',
           properties: {
@@ -131,6 +136,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRouteDeps
     const visible = (c: SenderClock) => unrestricted(rules) || (!rules.environments?.length && (rules.services ?? []).includes(c.service));
     return {
       ready: deps.isReady(),
+      role: deps.role ?? 'all',
       storage: {
         ...(await diskSpace(deps.dataDir)),
         retentionDays: deps.retentionDays,

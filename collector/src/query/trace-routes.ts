@@ -118,10 +118,14 @@ const schemas = {
   },
 } as const;
 
-export function registerTraceRoutes(app: FastifyInstance, deps: TraceRouteDeps): void {
+/** Liveness, readiness and the Prometheus metrics: on the API port of every role. */
+export function registerHealthRoutes(app: FastifyInstance, deps: Pick<TraceRouteDeps, 'isReady' | 'metrics'>): void {
   app.get('/healthz', { schema: schemas.healthz }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: schemas.readyz }, async (_req, reply) => (deps.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
   app.get('/metrics', { schema: schemas.metrics }, async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+}
+
+export function registerTraceRoutes(app: FastifyInstance, deps: TraceRouteDeps): void {
 
   app.get<{ Params: { traceId: string }; Querystring: { adjust?: unknown } }>('/api/traces/:traceId', { schema: schemas.trace }, async (req, reply) => {
     const traceId = parseTraceId(req.params.traceId);

@@ -12,7 +12,8 @@ import { checkRowBytes } from './row-size.js';
 import type { IngestQuotas } from './quota.js';
 import type { SenderClocks } from './sender-clocks.js';
 
-export type Transport = 'grpc' | 'http';
+/** Where a request came from: the OTLP receivers, or `receivers.kafka` (the `process` tier). */
+export type Transport = 'grpc' | 'http' | 'kafka';
 
 /** Who sent a request and how big it was: what ingest quotas are counted against. */
 export interface IngestContext {

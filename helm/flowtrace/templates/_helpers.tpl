@@ -25,14 +25,42 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* "single" (embedded store, StatefulSet) or "clickhouse" (server, Deployment). */}}
+{{/* "single" (embedded store, StatefulSet), "clickhouse" (server, Deployment) or "ha" (three tiers by role). */}}
 {{- define "flowtrace.mode" -}}
-{{- if .Values.clickhouse.url }}clickhouse{{ else }}single{{ end }}
+{{- if .Values.ha.enabled }}ha{{ else if .Values.clickhouse.url }}clickhouse{{ else }}single{{ end }}
 {{- end }}
 
+{{/*
+Templates given a role context (the root merged with `role`: ingest, process or query; see
+templates/ha/) render that tier; given the root, the single workload. `get` reads the role
+without failing under `helm lint --strict` (missingkey=error) when there is none.
+*/}}
 {{- define "flowtrace.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "flowtrace.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- with get . "role" }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* <fullname>-<role>, from (list <root or role context> <role>); short enough for "-headless" after it. */}}
+{{- define "flowtrace.roleName" -}}
+{{- printf "%s-%s" (include "flowtrace.fullname" (index . 0) | trunc 45 | trimSuffix "-") (index . 1) }}
+{{- end }}
+
+{{/* The process tier's headless Service: one A record per pod, for the load balancer's DNS resolver. */}}
+{{- define "flowtrace.processHeadlessName" -}}
+{{- include "flowtrace.roleName" (list . "process") }}-headless
+{{- end }}
+
+{{/* The Service OTLP clients send to: the ingest tier's in "ha" mode. */}}
+{{- define "flowtrace.otlpServiceName" -}}
+{{- if .Values.ha.enabled }}{{ include "flowtrace.roleName" (list . "ingest") }}{{ else }}{{ include "flowtrace.fullname" . }}{{ end }}
+{{- end }}
+
+{{/* The Service of the query API (and the Ingress's backend): the query tier's in "ha" mode. */}}
+{{- define "flowtrace.apiServiceName" -}}
+{{- if .Values.ha.enabled }}{{ include "flowtrace.roleName" (list . "query") }}{{ else }}{{ include "flowtrace.fullname" . }}{{ end }}
 {{- end }}
 
 {{- define "flowtrace.labels" -}}
@@ -40,7 +68,9 @@ helm.sh/chart: {{ include "flowtrace.chart" . }}
 {{ include "flowtrace.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- if not (get . "role") }}
 app.kubernetes.io/component: {{ include "flowtrace.mode" . }}-collector
+{{- end }}
 {{- with .Values.additionalLabels }}
 {{ toYaml . }}
 {{- end }}
@@ -85,10 +115,15 @@ addresses from `ports`, the data directory, the ClickHouse server, the bootstrap
 TLS file paths, and the names the API answers to).
 */}}
 {{- define "flowtrace.config" -}}
+{{- $role := get . "role" -}}
 {{- $fullname := include "flowtrace.fullname" . -}}
+{{- if $role }}
+{{- /* A tier answers to its own Service's names. */}}
+{{- $fullname = ternary (include "flowtrace.processHeadlessName" .) (include "flowtrace.roleName" (list . $role)) (eq $role "process") -}}
+{{- end }}
 {{- $ns := include "flowtrace.namespace" . -}}
 {{- $hosts := list $fullname (printf "%s.%s" $fullname $ns) (printf "%s.%s.svc" $fullname $ns) (printf "%s.%s.svc.%s" $fullname $ns .Values.clusterDomain) -}}
-{{- if .Values.ingress.enabled }}
+{{- if and .Values.ingress.enabled (has $role (list "" "query")) }}
 {{- range .Values.ingress.hosts }}{{ if .host }}{{ $hosts = append $hosts .host }}{{ end }}{{ end }}
 {{- end }}
 {{- $config := deepCopy (default dict .Values.config) -}}
@@ -114,14 +149,101 @@ TLS file paths, and the names the API answers to).
 {{- $_ := set $ch "username" .Values.clickhouse.username -}}
 {{- $_ := set $ch "database" .Values.clickhouse.database -}}
 {{- $_ := set $auth "bootstrap_token_file" (include "flowtrace.bootstrapTokenFile" .) -}}
-{{- if .Values.tls.otlp.existingSecret }}
+{{- /* In "ha" mode only the ingest tier faces clients; process takes the load balancer's OTLP in the cluster. */}}
+{{- if and .Values.tls.otlp.existingSecret (has $role (list "" "ingest")) }}
 {{- $_ := set $grpcCfg "tls" (include "flowtrace.tlsConfig" (dict "name" "otlp" "tls" .Values.tls.otlp) | fromYaml) -}}
 {{- $_ := set $httpCfg "tls" (include "flowtrace.tlsConfig" (dict "name" "otlp" "tls" .Values.tls.otlp) | fromYaml) -}}
 {{- end }}
 {{- if .Values.tls.api.existingSecret }}
 {{- $_ := set $apiCfg "tls" (include "flowtrace.tlsConfig" (dict "name" "api" "tls" .Values.tls.api) | fromYaml) -}}
 {{- end }}
+{{- if $role }}
+{{- include "flowtrace.haConfig" (dict "ctx" . "config" $config "role" $role) }}
+{{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+"ha" mode: lays a tier's part over its config (dict ctx, config, role). ingest publishes to the
+transport (Kafka, or the load balancer over the process tier's headless Service) and to nothing
+else; process consumes it and runs the other configured exporters (whole, sampled traces);
+query serves and forwards nothing. `config.exporters.kafka` / `.loadbalancing` and
+`config.receivers.kafka` may tune the transport (timeouts, queues, offsets): the chart's keys win.
+*/}}
+{{- define "flowtrace.haConfig" -}}
+{{- $ctx := .ctx -}}{{- $config := .config -}}{{- $role := .role -}}
+{{- $ha := $ctx.Values.ha -}}
+{{- $_ := set $config "role" $role -}}
+{{- $receivers := get $config "receivers" -}}
+{{- $userKafkaReceiver := default dict (get $receivers "kafka") -}}
+{{- $_ := unset $receivers "kafka" -}}
+{{- $userExporters := default dict (get $config "exporters") -}}
+{{- $_ := unset $config "exporters" -}}
+{{- if eq $role "ingest" }}
+{{- if eq $ha.transport "kafka" }}
+{{- $kafka := include "flowtrace.kafkaConnection" $ctx | fromYaml -}}
+{{- $_ := set $kafka "topic" $ha.kafka.topic -}}
+{{- $_ := set $kafka "compression" $ha.kafka.compression -}}
+{{- $_ := set $config "exporters" (dict "kafka" (merge $kafka (default dict (get $userExporters "kafka")))) -}}
+{{- else }}
+{{- /* Plain gRPC inside the cluster (Istio's sidecars encrypt it when istio.enabled). */}}
+{{- $otlp := dict "protocol" "grpc" "tls" (dict "insecure" true) -}}
+{{- if $ha.loadbalancing.tokenSecret.name }}
+{{- $_ := set $otlp "headers" (dict "authorization" "Bearer ${env:FLOWTRACE_FORWARD_TOKEN}") -}}
+{{- end }}
+{{- $port := index $ctx.Values.ports "grpc-otlp" -}}
+{{- $dns := dict "hostname" (include "flowtrace.processDnsName" $ctx) "port" $port.containerPort "interval_seconds" $ha.loadbalancing.intervalSeconds -}}
+{{- $lb := dict "routing_key" "traceID" "protocol" (dict "otlp" $otlp) "resolver" (dict "dns" $dns) -}}
+{{- $_ := set $config "exporters" (dict "loadbalancing" (merge $lb (default dict (get $userExporters "loadbalancing")))) -}}
+{{- end }}
+{{- else if eq $role "process" }}
+{{- if eq $ha.transport "kafka" }}
+{{- $kafka := include "flowtrace.kafkaConnection" $ctx | fromYaml -}}
+{{- $_ := set $kafka "enabled" true -}}
+{{- $_ := set $kafka "topic" $ha.kafka.topic -}}
+{{- $_ := set $kafka "group_id" $ha.kafka.groupId -}}
+{{- $_ := set $receivers "kafka" (merge $kafka $userKafkaReceiver) -}}
+{{- end }}
+{{- $forwarding := omit $userExporters "kafka" "loadbalancing" -}}
+{{- if $forwarding }}
+{{- $_ := set $config "exporters" $forwarding -}}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The process tier's headless Service's FQDN: the load balancer resolves it to the pods' addresses. */}}
+{{- define "flowtrace.processDnsName" -}}
+{{- printf "%s.%s.svc.%s" (include "flowtrace.processHeadlessName" .) (include "flowtrace.namespace" .) .Values.clusterDomain }}
+{{- end }}
+
+{{/* Where the Kafka TLS Secret is mounted. */}}
+{{- define "flowtrace.kafkaTlsDir" -}}/etc/flowtrace/kafka-tls{{- end }}
+
+{{/* The Kafka connection settings ingest and process share; SASL credentials as ${env:NAME} (from ha.kafka.sasl.existingSecret). */}}
+{{- define "flowtrace.kafkaConnection" -}}
+{{- $k := .Values.ha.kafka -}}
+{{- $dir := include "flowtrace.kafkaTlsDir" . -}}
+brokers:
+  {{- toYaml $k.brokers | nindent 2 }}
+client_id: {{ $k.clientId | quote }}
+tls:
+  enabled: {{ $k.tls.enabled }}
+  {{- if and $k.tls.enabled $k.tls.existingSecret }}
+  {{- if $k.tls.caKey }}
+  ca_file: {{ $dir }}/{{ $k.tls.caKey }}
+  {{- end }}
+  {{- if $k.tls.certKey }}
+  cert_file: {{ $dir }}/{{ $k.tls.certKey }}
+  key_file: {{ $dir }}/{{ $k.tls.keyKey }}
+  {{- end }}
+  {{- end }}
+  insecure_skip_verify: {{ $k.tls.insecureSkipVerify }}
+{{- if $k.sasl.mechanism }}
+sasl:
+  mechanism: {{ $k.sasl.mechanism }}
+  username: ${env:KAFKA_SASL_USERNAME}
+  password: ${env:KAFKA_SASL_PASSWORD}
+{{- end }}
 {{- end }}
 
 {{/* Refuses values that cannot work, with the reason. */}}
@@ -134,5 +256,37 @@ TLS file paths, and the names the API answers to).
 {{- end }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.serviceMonitor.tokenSecret.name) }}
 {{- fail "serviceMonitor.enabled needs serviceMonitor.tokenSecret.name: /metrics requires a token with the read scope" }}
+{{- end }}
+{{- if .Values.ha.enabled }}
+{{- include "flowtrace.validateHa" . }}
+{{- end }}
+{{- end }}
+
+{{/* "ha" mode's refusals: what the three tiers cannot work without. */}}
+{{- define "flowtrace.validateHa" -}}
+{{- $ha := .Values.ha -}}
+{{- if not .Values.clickhouse.url }}
+{{- fail "ha.enabled needs clickhouse.url: the process and query tiers share a ClickHouse server (the embedded store is one process per data directory)" }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- fail "autoscaling is the clickhouse mode's; with ha.enabled, scale the ingest tier with ha.ingest.autoscaling" }}
+{{- end }}
+{{- if and (eq $ha.transport "kafka") (not $ha.kafka.brokers) }}
+{{- fail "ha.transport kafka needs ha.kafka.brokers (host:port of your Kafka cluster's bootstrap brokers), or set ha.transport=loadbalancing" }}
+{{- end }}
+{{- if and (eq $ha.transport "kafka") $ha.kafka.sasl.mechanism (not $ha.kafka.sasl.existingSecret) }}
+{{- fail "ha.kafka.sasl.mechanism needs ha.kafka.sasl.existingSecret: the Secret holding the SASL user name and password" }}
+{{- end }}
+{{- if and (eq $ha.transport "kafka") $ha.kafka.tls.certKey (not $ha.kafka.tls.keyKey) }}
+{{- fail "ha.kafka.tls.certKey needs ha.kafka.tls.keyKey: mutual TLS needs the certificate and its key" }}
+{{- end }}
+{{- if and (eq $ha.transport "kafka") $ha.kafka.tls.enabled $ha.kafka.tls.certKey (not $ha.kafka.tls.existingSecret) }}
+{{- fail "ha.kafka.tls.certKey names a key of ha.kafka.tls.existingSecret: set it" }}
+{{- end }}
+{{- if and (eq $ha.transport "loadbalancing") (dig "auth" "ingest" "required" false .Values.config) (not $ha.loadbalancing.tokenSecret.name) }}
+{{- fail "config.auth.ingest.required with ha.transport loadbalancing needs ha.loadbalancing.tokenSecret.name: a Secret with a token of the ingest scope, which the ingest tier sends to the process tier" }}
+{{- end }}
+{{- if and (eq $ha.transport "loadbalancing") (not (index .Values.ports "grpc-otlp").enabled) }}
+{{- fail "ha.transport loadbalancing forwards over OTLP/gRPC: ports.grpc-otlp.enabled must stay true" }}
 {{- end }}
 {{- end }}

@@ -1,5 +1,13 @@
-{{/* The collector pod, shared by the StatefulSet ("single") and the Deployment ("clickhouse"). */}}
+{{/*
+The collector pod, shared by the StatefulSet ("single"), the Deployment ("clickhouse") and, given
+a role context, each "ha" tier (templates/ha/).
+*/}}
 {{- define "flowtrace.podTemplate" -}}
+{{- $role := get . "role" -}}
+{{- $ha := .Values.ha -}}
+{{- $kafka := and $ha.enabled (eq $ha.transport "kafka") (has $role (list "ingest" "process")) -}}
+{{- $tlsMounts := list "api" -}}
+{{- if has $role (list "" "ingest") }}{{ $tlsMounts = list "otlp" "api" }}{{ end -}}
 metadata:
   labels:
     {{- include "flowtrace.selectorLabels" . | nindent 4 }}
@@ -32,7 +40,7 @@ spec:
     - name: collector
       image: {{ include "flowtrace.image" . | quote }}
       imagePullPolicy: {{ .Values.image.pullPolicy }}
-      args: [serve, --config, {{ include "flowtrace.configFile" . }}]
+      args: [serve, --config, {{ include "flowtrace.configFile" . }}{{ with $role }}, --role, {{ . }}{{ end }}]
       env:
         # The image sets these for `docker run`, and the environment outranks --config: set
         # them to the values the ConfigMap has, so that the ConfigMap is the one truth.
@@ -48,6 +56,31 @@ spec:
           value: {{ include "flowtrace.bootstrapTokenFile" . }}
         - name: TMPDIR
           value: /tmp
+        {{- with $role }}
+        - name: FLOWTRACE_ROLE
+          value: {{ . }}
+        {{- end }}
+        {{- if and $kafka $ha.kafka.sasl.mechanism }}
+        # ${env:KAFKA_SASL_USERNAME} / ${env:KAFKA_SASL_PASSWORD} in the config's Kafka settings.
+        - name: KAFKA_SASL_USERNAME
+          valueFrom:
+            secretKeyRef:
+              name: {{ $ha.kafka.sasl.existingSecret }}
+              key: {{ $ha.kafka.sasl.usernameKey }}
+        - name: KAFKA_SASL_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: {{ $ha.kafka.sasl.existingSecret }}
+              key: {{ $ha.kafka.sasl.passwordKey }}
+        {{- end }}
+        {{- if and (eq $role "ingest") (eq $ha.transport "loadbalancing") $ha.loadbalancing.tokenSecret.name }}
+        # The ingest-scope token the load balancer sends to the process tier (${env:FLOWTRACE_FORWARD_TOKEN}).
+        - name: FLOWTRACE_FORWARD_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ $ha.loadbalancing.tokenSecret.name }}
+              key: {{ $ha.loadbalancing.tokenSecret.key }}
+        {{- end }}
         {{- if .Values.clickhouse.existingSecret }}
         - name: CLICKHOUSE_PASSWORD
           valueFrom:
@@ -78,7 +111,7 @@ spec:
       readinessProbe:
         {{- include "flowtrace.probe" (dict "probe" .Values.readinessProbe "root" .) | nindent 8 }}
       resources:
-        {{- toYaml .Values.resources | nindent 8 }}
+        {{- toYaml (ternary (index $ha (default "ingest" $role)).resources .Values.resources (not (empty $role))) | nindent 8 }}
       securityContext:
         {{- toYaml .Values.securityContext | nindent 8 }}
       volumeMounts:
@@ -92,17 +125,22 @@ spec:
           mountPath: /data
         - name: tmp
           mountPath: /tmp
-        {{- range $name := list "otlp" "api" }}
+        {{- range $name := $tlsMounts }}
         {{- if (index $.Values.tls $name).existingSecret }}
         - name: tls-{{ $name }}
           mountPath: /etc/flowtrace/tls/{{ $name }}
           readOnly: true
         {{- end }}
         {{- end }}
+        {{- if and $kafka $ha.kafka.tls.enabled $ha.kafka.tls.existingSecret }}
+        - name: kafka-tls
+          mountPath: {{ include "flowtrace.kafkaTlsDir" . }}
+          readOnly: true
+        {{- end }}
   volumes:
     - name: config
       configMap:
-        name: {{ include "flowtrace.fullname" . }}
+        name: {{ if $role }}{{ include "flowtrace.roleName" (list . $role) }}{{ else }}{{ include "flowtrace.fullname" . }}{{ end }}
     - name: bootstrap-token
       secret:
         secretName: {{ include "flowtrace.bootstrapSecretName" . }}
@@ -113,18 +151,25 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpEmptyDir.sizeLimit }}
-    {{- if not (and (eq (include "flowtrace.mode" .) "single") .Values.persistence.enabled) }}
+    {{- /* A volume claim holds /data in "single" mode and for the "ha" process tier (its journal); else an emptyDir. */}}
+    {{- if not (or (and (eq (include "flowtrace.mode" .) "single") .Values.persistence.enabled) (and (eq $role "process") $ha.process.persistence.enabled)) }}
     - name: data
       emptyDir:
         sizeLimit: {{ .Values.dataEmptyDir.sizeLimit }}
     {{- end }}
-    {{- range $name := list "otlp" "api" }}
+    {{- range $name := $tlsMounts }}
     {{- with (index $.Values.tls $name).existingSecret }}
     - name: tls-{{ $name }}
       secret:
         secretName: {{ . }}
         defaultMode: 0400
     {{- end }}
+    {{- end }}
+    {{- if and $kafka $ha.kafka.tls.enabled $ha.kafka.tls.existingSecret }}
+    - name: kafka-tls
+      secret:
+        secretName: {{ $ha.kafka.tls.existingSecret }}
+        defaultMode: 0400
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { createTableStatements, onCluster, shardBy, storageName, storeCluster } from '../../../../exporters/clickhouse/cluster-ddl.js';
 import { bringTtlTo } from '../../processors/stitch/tables.js';
 
 /**
@@ -45,18 +46,20 @@ function ddl(qualified: string, ttl: string): string {
  * the table was created by this call, so the caller can say so.
  */
 export async function migrateRedTable(client: ClickHouseClient, database: string, retentionDays: number): Promise<boolean> {
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
-  const existed = await tableExists(client, database);
+  const cluster = storeCluster(client);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`${onCluster(cluster)}` });
+  const existed = await tableExists(client, database, cluster);
   const ttl = redTtl(retentionDays);
-  await client.command({ query: ddl(redTable(database), ttl) });
+  // Cluster mode (cluster-ddl.ts): one operation's partial rows meet, and merge, on one shard.
+  for (const query of createTableStatements(ddl(redTable(database), ttl), cluster, shardBy('ServiceName', 'Operation', 'SpanKind'))) await client.command({ query });
   await bringTtlTo(client, database, RED_TABLE, ttl);
   return !existed;
 }
 
-async function tableExists(client: ClickHouseClient, database: string): Promise<boolean> {
+async function tableExists(client: ClickHouseClient, database: string, cluster: string): Promise<boolean> {
   const result = await client.query({
     query: 'SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-    query_params: { db: database, t: RED_TABLE },
+    query_params: { db: database, t: storageName(RED_TABLE, cluster) },
     format: 'JSONEachRow',
   });
   const rows = await result.json<{ n: string | number }>();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DropLedger } from './ledger.js';
 import { clickHouseDropSink, migrateDropsTable } from './table.js';
 import { DROPS_FLUSH_INTERVAL_MS, DropTableWriter } from './writer.js';
+import type { RowInserter } from '../../roles/owner-rows.js';
 
 export { DropLedger } from './ledger.js';
 export { DROPS_TABLE, dropsTable } from './table.js';
@@ -13,6 +14,8 @@ export interface DropStorageOptions {
   retentionDays: number;
   logger: Logger;
   intervalMs?: number;
+  /** Where the rows are inserted, when not `client`: the embedded-store owner (roles/owner-rows.ts). */
+  rows?: RowInserter;
 }
 
 /** The ledger's table: migrated at start, written in the background, flushed at shutdown. */
@@ -23,7 +26,7 @@ export interface DropStorage {
 
 export function dropLedgerStorage(ledger: DropLedger, client: ClickHouseClient, options: DropStorageOptions): DropStorage {
   const logger = options.logger.child({ component: 'drop-ledger' });
-  const writer = new DropTableWriter(ledger, clickHouseDropSink(client, options.database), { intervalMs: options.intervalMs ?? DROPS_FLUSH_INTERVAL_MS, logger });
+  const writer = new DropTableWriter(ledger, clickHouseDropSink(options.rows ?? client, options.database), { intervalMs: options.intervalMs ?? DROPS_FLUSH_INTERVAL_MS, logger });
   return {
     async start() {
       await migrateDropsTable(client, options.database, options.retentionDays);

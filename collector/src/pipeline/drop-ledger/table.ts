@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { createTableStatements, onCluster, shardBy, storeCluster } from '../../../../exporters/clickhouse/cluster-ddl.js';
 import { bringTtlTo } from '../../processors/stitch/tables.js';
 import type { DropRow } from './tally.js';
+import type { RowInserter } from '../../roles/owner-rows.js';
 
 /**
  * `flowtrace_drops`: the drop ledger in ClickHouse, beside `otel_traces`. One row per minute ×
@@ -21,9 +23,9 @@ function ttlOf(days: number): string {
 /** Creates the table and brings its TTL to `retentionDays`; idempotent, runs at every start. */
 export async function migrateDropsTable(client: ClickHouseClient, database: string, retentionDays: number): Promise<void> {
   const ttl = ttlOf(retentionDays);
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${dropsTable(database)} (
+  const cluster = storeCluster(client);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`${onCluster(cluster)}` });
+  const create = `CREATE TABLE IF NOT EXISTS ${dropsTable(database)} (
       Minute DateTime('UTC') CODEC(Delta, ZSTD(1)),
       Stage LowCardinality(String),
       Reason LowCardinality(String),
@@ -34,8 +36,9 @@ export async function migrateDropsTable(client: ClickHouseClient, database: stri
     PARTITION BY toDate(Minute)
     ORDER BY (Minute, Service, Stage, Reason)
     TTL ${ttl}
-    SETTINGS ttl_only_drop_parts = 1`,
-  });
+    SETTINGS ttl_only_drop_parts = 1`;
+  // Cluster mode (cluster-ddl.ts): one series' partial rows meet, and are summed, on one shard.
+  for (const query of createTableStatements(create, cluster, shardBy('Service', 'Stage', 'Reason'))) await client.command({ query });
   await bringTtlTo(client, database, DROPS_TABLE, ttl);
 }
 
@@ -44,7 +47,7 @@ export interface DropRowSink {
   insert(rows: readonly DropRow[]): Promise<void>;
 }
 
-export function clickHouseDropSink(client: ClickHouseClient, database: string): DropRowSink {
+export function clickHouseDropSink(client: RowInserter, database: string): DropRowSink {
   return {
     async insert(rows) {
       await client.insert({

@@ -1,5 +1,5 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { stitchTable, type StitchTable } from './tables.js';
+import type { RowInserter } from '../../roles/owner-rows.js';
 
 /** Where side-table rows go; ClickHouse in production, a fake in unit tests. */
 export interface SideTableSink {
@@ -7,7 +7,7 @@ export interface SideTableSink {
   insert(table: StitchTable, rows: readonly object[], dedupToken?: string): Promise<void>;
 }
 
-export function clickHouseSink(client: ClickHouseClient, database: string): SideTableSink {
+export function clickHouseSink(client: RowInserter, database: string): SideTableSink {
   return {
     async insert(table, rows, dedupToken) {
       await client.insert({

@@ -82,7 +82,7 @@ export class StitchProcessor implements Processor {
     });
     const logger = context.logger;
     this.writer = new SideTableWriter(
-      options.sink ?? clickHouseSink(context.storage.writer, context.storage.database),
+      options.sink ?? clickHouseSink(context.storage.sideRows ?? context.storage.writer, context.storage.database),
       { maxPendingRows: config.flush.max_pending_rows, maxRowsPerInsert: MAX_ROWS_PER_INSERT, retryBaseMs: RETRY_BASE_MS, retryMaxMs: RETRY_MAX_MS },
       {
         written: (table, rows) => {

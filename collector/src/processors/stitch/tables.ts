@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { alterStorage, createTableStatements, onCluster, SHARD_BY_TRACE, shardBy, storageName, storeCluster } from '../../../../exporters/clickhouse/cluster-ddl.js';
 import { setDedupWindow } from '../../../../exporters/clickhouse/schema.js';
 
 /**
@@ -47,6 +48,8 @@ interface TableSpec {
   /** The TTL clause's expression, as ClickHouse prints it back in `engine_full`. */
   ttl(days: number): string;
   days(retention: StitchRetention): number;
+  /** Cluster mode's sharding key (cluster-ddl.ts): the trace ID where there is one, else the key partial rows merge on. */
+  shardingKey: string;
 }
 
 const TABLES: readonly TableSpec[] = [
@@ -54,6 +57,7 @@ const TABLES: readonly TableSpec[] = [
     name: STITCH_TABLES.serviceGraph,
     ttl: (d) => `Minute + toIntervalDay(${d})`,
     days: (r) => r.serviceGraphDays,
+    shardingKey: shardBy('Caller', 'Callee', 'Operation'),
     ddl: (t, ttl) => `CREATE TABLE IF NOT EXISTS ${t} (
       Minute DateTime('UTC') CODEC(Delta, ZSTD(1)),
       Caller LowCardinality(String) CODEC(ZSTD(1)),
@@ -75,6 +79,8 @@ const TABLES: readonly TableSpec[] = [
     name: STITCH_TABLES.correlations,
     ttl: (d) => `toDateTime(LastSeen) + toIntervalDay(${d})`,
     days: (r) => r.correlationsDays,
+    // (CorrelationId, TraceId) rows merge on one shard either way; a hot correlation ID is spread.
+    shardingKey: SHARD_BY_TRACE,
     ddl: (t, ttl) => `CREATE TABLE IF NOT EXISTS ${t} (
       CorrelationId String CODEC(ZSTD(1)),
       TraceId String CODEC(ZSTD(1)),
@@ -92,6 +98,7 @@ const TABLES: readonly TableSpec[] = [
     name: STITCH_TABLES.clockSkew,
     ttl: (d) => `toDateTime(Timestamp) + toIntervalDay(${d})`,
     days: (r) => r.clockSkewDays,
+    shardingKey: SHARD_BY_TRACE,
     ddl: (t, ttl) => `CREATE TABLE IF NOT EXISTS ${t} (
       Timestamp DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
       TraceId String CODEC(ZSTD(1)),
@@ -114,21 +121,26 @@ const TABLES: readonly TableSpec[] = [
  * retention alters the existing table.
  */
 export async function migrateStitchTables(client: ClickHouseClient, database: string, retention: StitchRetention): Promise<void> {
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
+  const cluster = storeCluster(client);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`${onCluster(cluster)}` });
   for (const spec of TABLES) {
     const qualified = stitchTable(database, spec.name);
     const ttl = spec.ttl(spec.days(retention));
-    await client.command({ query: spec.ddl(qualified, ttl) });
+    for (const query of createTableStatements(spec.ddl(qualified, ttl), cluster, spec.shardingKey)) await client.command({ query });
     await bringTtlTo(client, database, spec.name, ttl);
     // Rows replayed from the journal after a crash carry their first insert's token: a no-op then.
     await setDedupWindow(client, database, spec.name);
   }
 }
 
-/** `ALTER … MODIFY TTL` when the table's TTL is not `ttl` already, so a restart with the same retention does no work. */
+/**
+ * `ALTER … MODIFY TTL` when the table's TTL is not `ttl` already, so a restart with the same
+ * retention does no work. In cluster mode: the local table's, on every node (cluster-ddl.ts).
+ */
 export async function bringTtlTo(client: ClickHouseClient, database: string, table: string, ttl: string): Promise<void> {
-  if (!hasTtl(await engineFull(client, database, table), ttl)) {
-    await client.command({ query: `ALTER TABLE \`${database}\`.\`${table}\` MODIFY TTL ${ttl}` });
+  const cluster = storeCluster(client);
+  if (!hasTtl(await engineFull(client, database, storageName(table, cluster)), ttl)) {
+    await client.command({ query: alterStorage(`\`${database}\`.\`${table}\``, cluster, `MODIFY TTL ${ttl}`) });
   }
 }
 

@@ -4,6 +4,7 @@
  * (exporters/clickhouse/schema.ts) can run it without importing the query side.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { alterStorage, createTableStatements, dropTableStatements, dropViewStatement, onCluster, shardBy, storageName, storageTable, storeCluster } from '../../../../exporters/clickhouse/cluster-ddl.js';
 
 export const CATALOG_TABLE = 'flowtrace_attribute_catalog';
 /** Most frequent values kept per key, service and day. */
@@ -20,20 +21,22 @@ export interface CatalogSource {
 
 /**
  * Creates the table and its two views when `enabled` (idempotent, as every migration at
- * start-up; a changed retention alters the TTL), drops them otherwise.
+ * start-up; a changed retention alters the TTL), drops them otherwise. On a cluster
+ * (cluster-ddl.ts) each shard's views read its local span table into its local catalog; the
+ * Distributed catalog is sharded by the key its rows merge on (reads merge across shards anyway).
  */
 export async function migrateAttributeCatalog(client: ClickHouseClient, source: CatalogSource, enabled = true): Promise<void> {
+  const cluster = storeCluster(client);
   const table = qualified(source.database, CATALOG_TABLE);
   const views = (['span', 'resource'] as const).map((scope) => [scope, qualified(source.database, `${CATALOG_TABLE}_${scope}_mv`)] as const);
   if (!enabled) {
-    for (const [, view] of views) await client.command({ query: `DROP VIEW IF EXISTS ${view}` });
-    await client.command({ query: `DROP TABLE IF EXISTS ${table}` });
+    for (const [, view] of views) await client.command({ query: dropViewStatement(view, cluster) });
+    for (const query of dropTableStatements(table, cluster)) await client.command({ query });
     return;
   }
   const days = Math.trunc(source.retentionDays);
   const ttl = `TTL Day + toIntervalDay(${days})`;
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${table} (
+  for (const query of createTableStatements(`CREATE TABLE IF NOT EXISTS ${table} (
       Day Date,
       ServiceName LowCardinality(String),
       Scope LowCardinality(String),
@@ -42,20 +45,21 @@ export async function migrateAttributeCatalog(client: ClickHouseClient, source: 
       TopValues AggregateFunction(approx_top_k(${CATALOG_TOP_VALUES}), String)
     ) ENGINE = AggregatingMergeTree
     ORDER BY (ServiceName, Scope, Key, Day)
-    ${ttl}`,
-  });
+    ${ttl}`, cluster, shardBy('ServiceName', 'Scope', 'Key'))) {
+    await client.command({ query });
+  }
   const engine = await client.query({
     query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-    query_params: { db: source.database, t: CATALOG_TABLE },
+    query_params: { db: source.database, t: storageName(CATALOG_TABLE, cluster) },
     format: 'JSONEachRow',
   });
   const [row] = await engine.json<{ engine_full: string }>();
-  if (row && !row.engine_full.includes(`toIntervalDay(${days})`)) await client.command({ query: `ALTER TABLE ${table} MODIFY ${ttl}` });
-  const spans = qualified(source.database, source.tracesTable);
+  if (row && !row.engine_full.includes(`toIntervalDay(${days})`)) await client.command({ query: alterStorage(table, cluster, `MODIFY ${ttl}`) });
+  const spans = storageTable(qualified(source.database, source.tracesTable), cluster);
   for (const [scope, view] of views) {
     const column = scope === 'span' ? 'SpanAttributes' : 'ResourceAttributes';
     await client.command({
-      query: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} TO ${table} AS
+      query: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view}${onCluster(cluster)} TO ${storageTable(table, cluster)} AS
         SELECT toDate(Timestamp) AS Day, ServiceName, '${scope}' AS Scope, key AS Key, count() AS Spans,
           approx_top_kState(${CATALOG_TOP_VALUES})(substringUTF8(value, 1, ${CATALOG_VALUE_CHARS})) AS TopValues
         FROM ${spans}

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DropRecorder } from '../../pipeline/drops.js';
+import { storageName, storeCluster } from '../../../../exporters/clickhouse/cluster-ddl.js';
 
 export interface DiskBudgetOptions {
   /** The writer session: it drops partitions. */
@@ -53,6 +54,11 @@ const MAX_SERVICES_PER_PARTITION = 10_000;
  * drop ledger as `storage/disk_budget`. The trace-ID lookup table is not partitioned by day:
  * its rows for dropped spans stay until its TTL, and a trace-by-ID read that finds bounds but
  * no span answers "not found" as for any expired trace.
+ *
+ * On a ClickHouse cluster (`storage.clickhouse.cluster`) there is no budget (the config refuses
+ * `max_disk_gb` there, and so does the constructor): each node's disk holds only its shards'
+ * parts, and dropping a day on all of them for one node's size would be wrong elsewhere. The
+ * check then only measures the node the collector talks to (its local tables, `…_local`).
  */
 export class DiskBudget {
   private readonly tableBytes: Gauge<'table'>;
@@ -65,6 +71,9 @@ export class DiskBudget {
   private warnedOverToday = false;
 
   constructor(private readonly options: DiskBudgetOptions) {
+    if (options.maxBytes !== undefined && storeCluster(options.client) !== '') {
+      throw new Error('storage.max_disk_gb is not supported with storage.clickhouse.cluster: size each node\'s disk in ClickHouse (TTL, storage policies) instead');
+    }
     const registers = [options.registry];
     this.tableBytes = new Gauge({ name: 'flowtrace_storage_bytes', help: 'Bytes on disk of each table in the storage database (active parts), as of the last disk check.', labelNames: ['table'] as const, registers });
     this.budgetBytes = new Gauge({ name: 'flowtrace_storage_budget_bytes', help: 'storage.max_disk_gb in bytes: what the span table may take on disk (0: no budget).', registers });
@@ -110,7 +119,7 @@ export class DiskBudget {
         `SELECT partition_id, any(partition) AS partition, toString(sum(bytes_on_disk)) AS bytes, toString(sum(rows)) AS rows
          FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active
          GROUP BY partition_id ORDER BY partition_id`,
-        { db: database, t: spanTable },
+        { db: database, t: storageName(spanTable, storeCluster(this.options.client)) },
       )
     ).map((p): PartitionSize => ({ partitionId: p.partition_id, partition: p.partition, bytes: Number(p.bytes), rows: Number(p.rows) }));
     let total = partitions.reduce((sum, p) => sum + p.bytes, 0);

@@ -18,6 +18,7 @@
  *   A key removed from the list keeps its column (nothing is dropped); readers stop using it.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { alterColumns, alterStorage } from '../../../../exporters/clickhouse/cluster-ddl.js';
 
 /** The default `storage.hot_attributes`. */
 export const DEFAULT_HOT_ATTRIBUTES: readonly string[] = ['http.route', 'db.system', 'peer.service', 'flowtrace.correlation_id'];
@@ -88,18 +89,21 @@ function sqlString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** The idempotent statements that give `table` a column and a skip index per hot key. */
-export function hotColumnStatements(table: string, keys: readonly string[]): string[] {
+/**
+ * The idempotent statements that give `table` a column and a skip index per hot key. On a cluster
+ * (cluster-ddl.ts) the column goes to the local and the Distributed table, the index to the local one.
+ */
+export function hotColumnStatements(table: string, keys: readonly string[], cluster = ''): string[] {
   return keys.flatMap((key) => {
     const column = hotColumnName(key);
     return [
-      `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} String MATERIALIZED SpanAttributes[${sqlString(key)}] COMMENT ${sqlString(`hot attribute: SpanAttributes['${key}'] stored apart, with a skip index`)} CODEC(ZSTD(1))`,
-      `ALTER TABLE ${table} ADD INDEX IF NOT EXISTS ${hotIndexName(column)} ${hotElementsSql(column)} TYPE bloom_filter(0.01) GRANULARITY 1`,
+      ...alterColumns(table, cluster, `ADD COLUMN IF NOT EXISTS ${column} String MATERIALIZED SpanAttributes[${sqlString(key)}] COMMENT ${sqlString(`hot attribute: SpanAttributes['${key}'] stored apart, with a skip index`)} CODEC(ZSTD(1))`),
+      alterStorage(table, cluster, `ADD INDEX IF NOT EXISTS ${hotIndexName(column)} ${hotElementsSql(column)} TYPE bloom_filter(0.01) GRANULARITY 1`),
     ];
   });
 }
 
 /** Runs hotColumnStatements (migrate() in exporters/clickhouse/schema.ts). */
-export async function migrateHotColumns(client: ClickHouseClient, table: string, keys: readonly string[]): Promise<void> {
-  for (const query of hotColumnStatements(table, keys)) await client.command({ query });
+export async function migrateHotColumns(client: ClickHouseClient, table: string, keys: readonly string[], cluster = ''): Promise<void> {
+  for (const query of hotColumnStatements(table, keys, cluster)) await client.command({ query });
 }
