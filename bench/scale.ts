@@ -7,7 +7,7 @@
  * every replica has joined and the group holds every partition, TRACES traces of six spans across
  * three services (test/helpers/scale-traffic.ts) are published through FlowTrace's own kafka
  * exporter (one message per trace part, keyed by trace ID, as `ingest` collectors publish them),
- * and the figure is spans per second from the first publish until the group has committed every
+ * (PUBLISHERS producers at once), and the figure is spans per second from the first publish until the group has committed every
  * record (a record is committed once its spans are durable in a replica). Last, three replicas
  * storing through one `query` owner (the embedded-store topology): the same rate, and how long
  * until the owner has stored every span.
@@ -48,15 +48,26 @@ interface Run {
   storedAfterSeconds?: number;
 }
 
+/** Publishers at once: one producer sends one batch at a time (its sequence numbers), so the ingest side is several. */
+const PUBLISHERS = 4;
+
 async function publish(kafka: RunningKafka, topic: string): Promise<void> {
-  const exporter = kafkaExporterFactory.create('kafka', kafkaExporterConfigSchema.parse({ brokers: [kafka.brokers], topic }), { logger: pino({ level: 'silent' }) });
-  await exporter.start();
+  const exporters = Array.from({ length: PUBLISHERS }, () =>
+    kafkaExporterFactory.create('kafka', kafkaExporterConfigSchema.parse({ brokers: [kafka.brokers], topic }), { logger: pino({ level: 'silent' }) }),
+  );
+  for (const e of exporters) await e.start();
+  const batches: Buffer[] = [];
   for (let from = 0; from < TRACES; from += 500) {
     const records: Uint8Array[] = [];
-    for (let i = from; i < Math.min(TRACES, from + 500); i++) for (const part of scaleTrace(i).parts) records.push(exporter.encode(part.spans));
-    await exporter.send(Buffer.concat(records), records.length * 2, `preload-${from}`);
+    for (let i = from; i < Math.min(TRACES, from + 500); i++) for (const part of scaleTrace(i).parts) records.push(exporters[0]!.encode(part.spans));
+    batches.push(Buffer.concat(records));
   }
-  await exporter.shutdown();
+  await Promise.all(
+    exporters.map(async (exporter, p) => {
+      for (let b = p; b < batches.length; b += PUBLISHERS) await exporter.send(batches[b]!, 3_000, `publish-${b}`);
+    }),
+  );
+  for (const e of exporters) await e.shutdown();
 }
 
 async function committed(admin: Admin, group: string, topic: string): Promise<number> {

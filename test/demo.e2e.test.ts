@@ -233,7 +233,8 @@ describe('the compose demo system', () => {
       const correlation = await waitFor(
         async () => {
           const c = await getJson<CorrelationTraces>(`${collector.apiUrl}/api/correlations/${r.requestId}`);
-          return c !== undefined && c.services.includes('gateway') && c.services.includes('inventory') ? c : undefined;
+          // The correlation row (stitch's side table) can land before the trace's spans (storage's queue): wait for both.
+          return c !== undefined && c.services.includes('gateway') && c.services.includes('inventory') && c.traces.length > 0 ? c : undefined;
         },
         `the correlation ${r.requestId}`,
       );
