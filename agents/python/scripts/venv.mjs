@@ -47,15 +47,26 @@ function stampOf(python) {
 
 /**
  * The venv for one interpreter, with the agent installed editable and its test extras; returns the
- * venv's python. Made (or remade) only when missing or when pyproject.toml changed.
+ * venv's python. Made (or remade) only when missing or when pyproject.toml changed; pointed at this
+ * checkout (the agent alone, no dependencies) when it was made from another.
  */
 export function ensureVenv({ version, python }, log = (line) => process.stderr.write(`${line}\n`)) {
   const dir = join(CACHE_DIR, version);
   const venv = join(dir, 'venv');
   const venvPython = join(venv, 'bin', 'python');
   const stampFile = join(dir, 'stamp');
+  const sourceFile = join(dir, 'source');
   const stamp = stampOf(python);
-  if (existsSync(venvPython) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return venvPython;
+  if (existsSync(venvPython) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
+    // The agent is installed editable: a venv made from another checkout (a CI clone since removed)
+    // would import that one's sources, or none. Point it at this checkout; its dependencies stay.
+    if (!existsSync(sourceFile) || readFileSync(sourceFile, 'utf8') !== AGENT_DIR) {
+      log(`python ${version}: installing the agent from ${AGENT_DIR} into the cached venv`);
+      execFileSync(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '-e', AGENT_DIR], { stdio: 'inherit', timeout: 600_000 });
+      writeFileSync(sourceFile, AGENT_DIR);
+    }
+    return venvPython;
+  }
   log(`python ${version}: making ${venv} (pip, from PyPI)`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -65,5 +76,6 @@ export function ensureVenv({ version, python }, log = (line) => process.stderr.w
     timeout: 600_000,
   });
   writeFileSync(stampFile, stamp);
+  writeFileSync(sourceFile, AGENT_DIR);
   return venvPython;
 }
