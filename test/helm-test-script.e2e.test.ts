@@ -12,8 +12,9 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../collector/src/config/load.js';
+import { rolePlan } from '../collector/src/roles/roles.js';
 import { cleanup, newTempDir, startCollector, type RunningCollector } from './helpers/collector.js';
 import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from './helpers/tools.js';
 
@@ -47,13 +48,31 @@ afterAll(cleanup);
 
 describe('the chart\'s rendered collector config', () => {
   const ciDir = join(CHART, 'ci');
-  it.each(readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')))('loads for ci/%s', async (file) => {
+  it.each(readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml') && !f.startsWith('ha-')))('loads for ci/%s', async (file) => {
     const rendered = join(newTempDir('ft-rendered-'), 'flowtrace.yaml');
     writeFileSync(rendered, await renderedConfig([join(ciDir, file)]));
     const config = loadConfig({ file: rendered, env: {} });
     expect(config.api.endpoint).toBe('0.0.0.0:8686');
     expect(config.storage.data_dir).toBe('/data');
     expect(config.api.allowed_hosts).toContain('tracing-flowtrace.observability.svc');
+  });
+});
+
+describe('the ha preset\'s rendered configs (one per tier)', () => {
+  const ciDir = join(CHART, 'ci');
+  it.each(readdirSync(ciDir).filter((f) => f.startsWith('ha-') && f.endsWith('-values.yaml')))('load and plan as their roles for ci/%s', async (file) => {
+    const { stdout } = await exec(helm, ['template', 'tracing', CHART, '--namespace', 'observability', '--show-only', 'templates/ha/configmap.yaml', '-f', join(ciDir, file)]);
+    const configs = parseAllDocuments(stdout).map((d) => (d.toJS() as { data: Record<string, string> }).data['flowtrace.yaml']!);
+    const roles = configs.map((text) => {
+      const rendered = join(newTempDir('ft-rendered-'), 'flowtrace.yaml');
+      writeFileSync(rendered, text);
+      // Secrets reach the pods as environment variables (${env:NAME} in the config): any value here.
+      const env = Object.fromEntries([...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => [m[1]!, 'x']));
+      const config = loadConfig({ file: rendered, env });
+      expect(config.api.endpoint).toBe('0.0.0.0:8686');
+      return rolePlan(config).role;
+    });
+    expect(roles.sort()).toEqual(['ingest', 'process', 'query']);
   });
 });
 
