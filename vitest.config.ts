@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const INCLUDE = ['collector/**/*.test.ts', 'exporters/**/*.test.ts', 'test/**/*.test.ts', 'agents/node/test/**/*.test.ts', 'dashboard/src/**/*.test.ts'];
+const INCLUDE = ['collector/**/*.test.ts', 'exporters/**/*.test.ts', 'test/**/*.test.ts', 'agents/node/test/**/*.test.ts', 'dashboard/src/**/*.test.ts', 'integrations/vscode/test/**/*.test.ts', 'integrations/mcp/**/*.test.ts'];
 const EXCLUDE = ['**/node_modules/**', 'dist/**'];
 
 /**

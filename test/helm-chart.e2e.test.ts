@@ -3,7 +3,8 @@
  * --strict`, what `helm template` renders (workload kind per mode, port names, probes, security
  * context, nothing release- or namespace-specific hard-coded), a server-side dry run of every
  * rendered object (Istio's CRDs installed from `istioctl manifest generate` first), a real
- * `helm install`, and `istioctl validate` / `istioctl analyze` on the Istio resources.
+ * `helm install`, and `istioctl validate` / `istioctl analyze` on the Istio resources. Linkerd is
+ * annotations only (its CRDs cannot be had here: helm/flowtrace/linkerd/README.md).
  *
  * No kubelet runs (test/helpers/kube.ts), so nothing is scheduled: `helm install` runs without
  * --wait, and the `helm test` Pod is checked with a server-side dry run instead of being run
@@ -15,7 +16,7 @@
  *   npx vitest run test/helm-chart.e2e.test.ts
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,7 @@ const VALUE_SETS: Record<string, string[]> = {
   default: [],
   clickhouse: ['--set', 'clickhouse.url=http://ch:8123'],
   istio: ['--set', 'istio.enabled=true'],
+  linkerd: ['--set', 'linkerd.enabled=true'],
 };
 
 /** The ha preset (three tiers by role), with each transport. */
@@ -228,6 +230,47 @@ describe('Helm chart helm/flowtrace (helm, kube-apiserver, istioctl)', () => {
     expect(only(mesh, 'DestinationRule').spec).toMatchObject({ host: 'tracing-flowtrace.observability.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } });
     expect(mesh.filter((o) => o.kind === 'Telemetry').length).toBe(2);
     expect(only(mesh, 'StatefulSet').spec.template.metadata.labels['sidecar.istio.io/inject']).toBe('true');
+  });
+
+  it('meshes every collector pod and the test pod with Linkerd only with linkerd.enabled=true, refuses two meshes, and prints the control-plane values', async () => {
+    const podAnnotations = (objects: K8sObject[]) =>
+      objects.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment').map((o) => o.spec.template.metadata.annotations as Record<string, string>);
+    const plain = await template('tracing', 'observability', VALUE_SETS.default!);
+    expect(JSON.stringify(plain)).not.toContain('linkerd.io');
+
+    const meshed = await template('tracing', 'observability', ['-f', join(CHART, 'ci/linkerd-values.yaml')]);
+    for (const annotations of podAnnotations(meshed)) {
+      expect(annotations).toMatchObject({ 'linkerd.io/inject': 'enabled', 'config.linkerd.io/default-inbound-policy': 'all-authenticated' });
+    }
+    expect(only(meshed, 'Pod').metadata.annotations).toMatchObject({ 'linkerd.io/inject': 'enabled', 'config.linkerd.io/proxy-enable-native-sidecar': 'true' });
+    // The mesh's own default policy unless one is asked for; nothing of Istio's.
+    expect(podAnnotations(await template('tracing', 'observability', VALUE_SETS.linkerd!))[0]).not.toHaveProperty('config.linkerd.io/default-inbound-policy');
+    expect(meshed.filter((o) => o.apiVersion.includes('istio.io') || o.apiVersion.includes('linkerd.io'))).toEqual([]);
+
+    // Every tier of the ha preset is meshed.
+    const ha = await template('tracing', 'observability', [...HA_SETS['ha-kafka']!, '--set', 'linkerd.enabled=true']);
+    const tiers = podAnnotations(ha);
+    expect(tiers).toHaveLength(3);
+    for (const annotations of tiers) expect(annotations['linkerd.io/inject']).toBe('enabled');
+
+    const both = await helm(['template', 'tracing', CHART, '--set', 'istio.enabled=true', '--set', 'linkerd.enabled=true']);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain('istio.enabled and linkerd.enabled: a pod joins one mesh');
+    const badPolicy = await helm(['template', 'tracing', CHART, '--set', 'linkerd.enabled=true', '--set', 'linkerd.defaultInboundPolicy=everyone']);
+    expect(badPolicy.code).not.toBe(0);
+    expect(badPolicy.stderr).toMatch(/values don't meet the specifications of the schema/);
+
+    // The notes print the values for Linkerd's control-plane chart, with this release's Service
+    // and ServiceAccount: the same document as linkerd/control-plane-values.yaml (written for the
+    // release `tracing` in `observability`).
+    const dryRun = ok('helm install --dry-run', await helm(['install', 'tracing', CHART, '--namespace', 'observability', '--dry-run=client', '--set', 'linkerd.enabled=true']));
+    const notes = dryRun.slice(dryRun.indexOf('NOTES:'));
+    const printed = notes.slice(notes.indexOf('     proxy:')).split('\n').filter((l) => l.startsWith('     ')).map((l) => l.slice(5)).join('\n');
+    const documented = parseYaml(readFileSync(join(CHART, 'linkerd/control-plane-values.yaml'), 'utf8')) as unknown;
+    expect(parseYaml(printed)).toEqual(documented);
+    expect(documented).toEqual({
+      proxy: { tracing: { enabled: true, collector: { endpoint: 'tracing-flowtrace.observability.svc.cluster.local:4317', meshIdentity: { serviceAccountName: 'tracing-flowtrace', namespace: 'observability' } } } },
+    });
   });
 
   describe('the ha preset (ha.enabled: ingest, process and query tiers)', () => {

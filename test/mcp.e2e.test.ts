@@ -35,6 +35,7 @@ const BUDGETS: Record<string, number> = {
   hotspots: 2500,
   compare_traces: 3000,
   get_span: 4000,
+  get_logs: 3000,
   service_neighbourhood: 2000,
   red: 2500,
   anomalies: 2500,
@@ -235,7 +236,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP tools over %s', (transport) => 
 
   it('lists the tools with JSON schemas, the prompts, the schema resource and instructions that teach the drill-down', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['find_traces', 'lookup_correlation', 'trace_outline', 'critical_path', 'insights', 'hotspots', 'compare_traces', 'get_span', 'service_neighbourhood', 'red', 'anomalies', 'alerts', 'sql']);
+    expect(tools.map((t) => t.name)).toEqual(['find_traces', 'lookup_correlation', 'trace_outline', 'critical_path', 'insights', 'hotspots', 'compare_traces', 'get_span', 'get_logs', 'service_neighbourhood', 'red', 'anomalies', 'alerts', 'sql']);
     const outline = tools.find((t) => t.name === 'trace_outline')!;
     expect(outline.inputSchema.required).toEqual(['traceId']);
     expect(outline.annotations?.readOnlyHint).toBe(true);

@@ -159,7 +159,7 @@ pipeline: { processors: [] }
     }, 'only today\'s spans left');
     expect(Number(left[0]!.n)).toBe(5);
     const metrics = await (await fetch(`${collector.apiUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^flowtrace_storage_budget_dropped_partitions_total 3$/m);
+    expect(metrics).toMatch(/^flowtrace_storage_budget_dropped_partitions_total\{table="otel_traces"\} 3$/m);
     expect(metrics).toMatch(/^flowtrace_storage_budget_exceeded 1$/m);
     expect(metrics).toMatch(/^flowtrace_storage_bytes\{table="otel_traces"\} \d+$/m);
     expect(metrics).toMatch(/^flowtrace_spans_dropped_by_stage_total\{stage="storage",reason="disk_budget",service="budget"\} 16$/m);
@@ -172,7 +172,7 @@ pipeline: { processors: [] }
       return answer?.drops.find((d) => d.stage === 'storage' && d.reason === 'disk_budget');
     }, 'the disk budget in the drop ledger');
     expect(drops).toMatchObject({ service: 'budget', droppedSpans: 16 });
-    expect(collector.logs.join('\n')).toContain("today's spans alone exceed storage.max_disk_gb");
+    expect(collector.logs.join('\n')).toContain("today's spans and logs, with the tables not partitioned by day, alone exceed storage.max_disk_gb");
     expect(await collector.stop()).toBe(0);
   });
 });

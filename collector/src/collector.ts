@@ -42,17 +42,22 @@ import { Ingest } from './receivers/ingest.js';
 import { IngestQuotas } from './receivers/quota.js';
 import { OtlpGrpcReceiver } from './receivers/otlp-grpc/receiver.js';
 import { OtlpHttpReceiver } from './receivers/otlp-http/receiver.js';
+import type { LogIngest } from './logs/log-ingest.js';
+import { buildLogIngest, forwardsSpans } from './logs/logs-pipeline.js';
 import { KafkaReceiver } from './receivers/kafka/receiver.js';
 import { CollectorMetrics } from './telemetry.js';
 import { retentionPolicy } from './storage/retention/config.js';
 import { DiskBudget } from './storage/disk-budget/disk-budget.js';
 import { GB } from './storage/disk-budget/config.js';
+import { LOGS_TABLE } from '../../exporters/clickhouse/logs-schema.js';
 import { BackupService } from './backup/backup-service.js';
 import { backupDirOf } from './backup/backup-name.js';
 import { rolePlan, type RolePlan } from './roles/roles.js';
 import { ownerRowInserter, type RowInserter } from './roles/owner-rows.js';
 import { OWNER_QUEUE, ownerSpanExporter } from './roles/owner-spans.js';
 import { SpanDedupe } from './pipeline/dedupe/dedupe.js';
+import { atRestKeyring } from './storage/encryption/setup.js';
+import type { Keyring } from './storage/encryption/keyring.js';
 import { RedTotals } from './metrics/red/prometheus.js';
 import { migrateRedTable, redTable } from './metrics/red/table.js';
 import { migrateStitchTables } from './processors/stitch/tables.js';
@@ -103,6 +108,8 @@ export class Collector {
   private readonly receivers: Array<OtlpGrpcReceiver | OtlpHttpReceiver> = [];
   private readonly grpc?: OtlpGrpcReceiver;
   private readonly http?: OtlpHttpReceiver;
+  /** OTLP logs: where the receivers hand them (logs/). */
+  private readonly logs: LogIngest;
   /** The `process` tier's input (receivers.kafka), when enabled. */
   private readonly kafka?: KafkaReceiver;
   private readonly api: FastifyInstance;
@@ -114,6 +121,8 @@ export class Collector {
   readonly plan: RolePlan;
   /** The config as this role runs it: its processors, RED counted or not. */
   private readonly config: Config;
+  /** `storage.encryption`'s keys; undefined when encryption at rest is off. */
+  private readonly keyring: Keyring | undefined;
 
   constructor(
     given: Config,
@@ -127,6 +136,8 @@ export class Collector {
       red: { ...given.red, enabled: given.red.enabled && plan.countsRed },
     };
     this.config = config;
+    // Keys first: a key problem is a config error before anything is opened.
+    this.keyring = atRestKeyring(config);
     // One policy for the store's TTL and the receivers' age check (storage/retention/).
     const retention = retentionPolicy(config.storage.retention_days, config.storage.retention_rules);
     const backupDir = backupDirOf(config.storage);
@@ -147,13 +158,14 @@ export class Collector {
       concurrency: config.pipeline.queue.concurrency,
       embedded: config.storage.embedded,
       backupDir,
+      encryption: this.keyring && { keyring: this.keyring, spoolDir: config.storage.encryption.spool_dir },
     };
     this.clickhouse = openClickHouse(storage);
     this.tail = new TailHub({ ...tailHubOptions(config.api.tail), metrics: this.metrics.tail });
     // Storage first, then the forwarding exporters: each behind its own durable queue.
     const queueLogger = logger.child({ component: 'queue' });
     const queueOf = (exporter: Exporter, queue: QueueConfig) =>
-      new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger, drops: this.drops });
+      new PersistentQueue(exporter, { dir: queueDirectory(config.storage.data_dir, exporter.name), config: queue, metrics: this.metrics, logger: queueLogger, drops: this.drops, keyring: this.keyring });
     // Storage's queue first: ClickHouse, or — a process collector on the embedded store — its owner.
     const owner = config.storage.owner;
     const queues: PersistentQueue[] = [];
@@ -162,6 +174,8 @@ export class Collector {
     // Side rows (stitch, RED, drops) go where the spans go.
     const sideRows: RowInserter = owner ? ownerRowInserter(owner) : this.clickhouse.writer;
     for (const settings of config.exporters) {
+      // An otlp exporter with `signals: [logs]` only has a log queue (logs/logs-pipeline.ts), no span queue.
+      if (!forwardsSpans(settings)) continue;
       const exporter = createExporter(settings, { logger: logger.child({ component: `exporter.${settings.name}` }), openQueue: queueOf, registry: this.metrics.registry });
       queues.push(queueOf(exporter, settings.queue));
     }
@@ -207,11 +221,24 @@ export class Collector {
     const sessions = setUpOidcAndSessions(config.auth, this.auth, { secure: config.api.tls.cert_file !== '', logger });
     // One request may take at most the whole in-flight budget as storage rows (row-size.ts).
     const maxRowBytes = config.receivers.otlp.max_in_flight_mib * MIB;
-    const ingest = new Ingest(this.entry, this.metrics, new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry), { drops: this.drops, clocks: this.senders, maxRowBytes });
+    const quotas = new IngestQuotas(config.receivers.otlp.quotas, this.metrics.registry);
+    const ingest = new Ingest(this.entry, this.metrics, quotas, { drops: this.drops, clocks: this.senders, maxRowBytes });
+    // Logs beside the spans: the same receivers, quotas, redaction rules and drop ledger, their own durable queues.
+    this.logs = buildLogIngest({
+      config,
+      plan,
+      clickhouse: this.clickhouse,
+      openQueue: (exporter, queue, dir, drops) => new PersistentQueue(exporter, { dir, config: queue, metrics: this.metrics, logger: queueLogger, drops, keyring: this.keyring }),
+      drops: this.drops,
+      quotas,
+      registry: this.metrics.registry,
+      logger,
+    });
     this.diskBudget = new DiskBudget({
       client: this.clickhouse.writer,
       database: storage.database,
       spanTable: storage.tracesTable,
+      logsTable: LOGS_TABLE,
       maxBytes: config.storage.max_disk_gb > 0 ? Math.floor(config.storage.max_disk_gb * GB) : undefined,
       intervalMs: config.storage.disk_check_interval_seconds * 1000,
       drops: this.drops,
@@ -227,7 +254,7 @@ export class Collector {
         { endpoint: grpc.endpoint, maxMessageBytes: grpc.max_recv_msg_size_mib * MIB, tls: grpc.tls, limits: grpc.limits },
         ingest,
         logger.child({ component: 'otlp-grpc' }),
-        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
+        { auth: this.auth.ingest, inFlight, logs: this.logs, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-grpc' }) },
       );
       this.receivers.push(this.grpc);
     }
@@ -236,7 +263,7 @@ export class Collector {
         { endpoint: http.endpoint, maxBodyBytes: http.max_request_body_size_mib * MIB, tls: http.tls, limits: http.limits, corsOrigins: http.cors.allowed_origins },
         ingest,
         logger,
-        { auth: this.auth.ingest, inFlight, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
+        { auth: this.auth.ingest, inFlight, logs: this.logs, decode: { retentionDays: storage.retentionDays, retention, maxAttributeValueBytes: config.storage.max_attribute_value_bytes }, onConnectionRefused: () => this.metrics.connectionsRefused.inc({ port: 'otlp-http' }) },
       );
       this.receivers.push(this.http);
     }
@@ -278,6 +305,8 @@ export class Collector {
     await this.auth.start();
     // Storage first, then processors from the last to the first: each starts after what it feeds.
     await this.pipeline.start();
+    // After storage's migration (otel_logs is made with otel_traces): the log queues and their exporters.
+    await this.logs.start();
     if (this.journalOn) await this.openJournal();
     await this.dropStorage.start();
     if (this.plan.takesSideRows) await this.migrateOwnerTables();
@@ -335,6 +364,7 @@ export class Collector {
       segmentBytes: journal.segment_bytes,
       logger: this.logger.child({ component: 'journal' }),
       registry: this.metrics.registry,
+      keyring: this.keyring,
     });
     if (this.journalLeftOver && !(journal.enabled && chainHoldsSpans(this.config))) {
       this.logger.warn('the last run left work in the write-ahead journal: it runs for this start to replay it, though the config does not ask for it');
@@ -376,6 +406,7 @@ export class Collector {
     this.stopping = true;
     this.logger.info('shutting down: refusing new data, flushing what was accepted');
     await Promise.all(this.receivers.map((r) => r.shutdown()));
+    await this.logs.shutdown();
     // Stops consuming and commits what was accepted; the rest stays in Kafka for the group.
     await this.kafka?.shutdown();
     await this.alerting.shutdown();

@@ -67,6 +67,8 @@ describe('ClickHouse exporter', () => {
       { name: 'flowtrace_attribute_catalog', engine: 'AggregatingMergeTree' },
       { name: 'flowtrace_attribute_catalog_resource_mv', engine: 'MaterializedView' },
       { name: 'flowtrace_attribute_catalog_span_mv', engine: 'MaterializedView' },
+      // Logs beside the spans (logs-schema.ts).
+      { name: 'otel_logs', engine: 'MergeTree' },
       { name: 'otel_traces', engine: 'MergeTree' },
       { name: 'otel_traces_trace_id_ts', engine: 'MergeTree' },
       { name: 'otel_traces_trace_id_ts_mv', engine: 'MaterializedView' },

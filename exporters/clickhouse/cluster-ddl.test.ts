@@ -196,10 +196,14 @@ describe('cluster DDL', () => {
   it('adds columns to the local and the Distributed table, indexes to the local one only', () => {
     const alters = runs['cluster-fresh'].commands.filter((sql) => sql.startsWith('ALTER'));
     const columns = alters.filter((sql) => sql.includes(' ADD COLUMN '));
-    const distributed = columns.filter((sql) => sql.startsWith(`ALTER TABLE \`flowtrace\`.\`otel_traces\`${ON} ADD COLUMN`));
-    expect(distributed.length).toBeGreaterThan(10);
-    expect(columns).toHaveLength(2 * distributed.length);
-    for (const sql of alters.filter((s) => s.includes(' ADD INDEX '))) expect(sql).toMatch(/^ALTER TABLE `flowtrace`\.`otel_traces_local` ON CLUSTER/);
+    // Per table with added columns (the spans' and the logs'): each on the local and the Distributed table.
+    for (const table of ['otel_traces', 'otel_logs']) {
+      const distributed = columns.filter((sql) => sql.startsWith(`ALTER TABLE \`flowtrace\`.\`${table}\`${ON} ADD COLUMN`));
+      const local = columns.filter((sql) => sql.startsWith(`ALTER TABLE \`flowtrace\`.\`${table}_local\`${ON} ADD COLUMN`));
+      expect(distributed.length, table).toBeGreaterThan(5);
+      expect(local, table).toHaveLength(distributed.length);
+    }
+    for (const sql of alters.filter((s) => s.includes(' ADD INDEX '))) expect(sql).toMatch(/^ALTER TABLE `flowtrace`\.`otel_(traces|logs)_local` ON CLUSTER/);
     expect(alters.some((sql) => sql.includes(' ADD INDEX '))).toBe(true);
   });
 

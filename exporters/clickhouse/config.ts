@@ -1,6 +1,7 @@
 import type { RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
 
 import type { EmbeddedEngineConfig } from './engine.js';
+import type { Keyring } from '../../collector/src/storage/encryption/keyring.js';
 
 /** What the ClickHouse exporter needs to know; built from the collector's `storage` settings. */
 export interface ClickHouseConfig {
@@ -39,4 +40,9 @@ export interface ClickHouseConfig {
   embedded?: EmbeddedEngineConfig;
   /** Where the embedded engine may write and read backups (`storage.backup_dir`); none when absent. */
   backupDir?: string;
+  /**
+   * `storage.encryption` for the embedded engine: its parts on an encrypted disk
+   * (encrypted-disk.ts) and the insert spool in `spoolDir` (memory-backed). Unused by a server.
+   */
+  encryption?: { keyring: Keyring; spoolDir: string };
 }

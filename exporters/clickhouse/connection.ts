@@ -10,6 +10,8 @@ import { setStoreCluster } from './cluster-ddl.js';
 import type { ClickHouseConfig } from './config.js';
 import { EMBEDDED_ENGINE_DEFAULTS, embeddedEngineArgs, embeddedSessionSettings } from './engine.js';
 import { perQuerySettingsConnection } from './per-query-settings.js';
+import { checkDiskKeys, checkStoreEncryption, encryptedDiskConfig, memorySpoolDir } from './encrypted-disk.js';
+import type { Keyring } from '../../collector/src/storage/encryption/keyring.js';
 
 /**
  * The ClickHouse sessions the collector uses, each with its own settings: embedded chdb
@@ -86,7 +88,7 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   // chdb starts the engine with the first session at a path and takes start-up options only
   // then (later sessions join it): this one carries the sizing and backup options and is held
   // open while the clients are. (A session already open at this path in this process wins.)
-  const starter = embedded ? startEmbeddedEngine(resolve(config.dataDir), embeddedEngineArgs(engine, config.backupDir && resolve(config.backupDir))) : undefined;
+  const starter = embedded ? startEmbeddedEngine(resolve(config.dataDir), embeddedEngineArgs(engine, config.backupDir && resolve(config.backupDir)), config.encryption?.keyring) : undefined;
   const make = (): ClickHouseClient => {
     if (embedded) {
       // Query settings are per chdb session: each of the collector's gets the per-query limit, and
@@ -123,7 +125,8 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   let insertRowBinary: ClickHouseClients['insertRowBinary'];
   if (embedded) {
     // Leftovers of a crash are batches that were never acknowledged as stored: start clean.
-    const spool = join(resolve(config.dataDir), 'insert-spool');
+    // With encryption on, spool files (read by the engine's file(), which cannot decrypt) live in memory.
+    const spool = config.encryption ? memorySpoolDir(resolve(config.encryption.spoolDir), resolve(config.dataDir)) : join(resolve(config.dataDir), 'insert-spool');
     rmSync(spool, { recursive: true, force: true });
     mkdirSync(spool, { recursive: true, mode: 0o700 });
     insertRowBinary = async (table, columns, rows, dedupToken) => {
@@ -172,10 +175,23 @@ export function openClickHouse(config: ClickHouseConfig): ClickHouseClients {
   };
 }
 
-/** Opens the first session at `path` with the engine's start-up options (see openClickHouse). */
-function startEmbeddedEngine(path: string, args: string[]): Session {
+/**
+ * Opens the first session at `path` with the engine's start-up options (see openClickHouse);
+ * with a keyring, on an encrypted disk whose keys are in the environment only while it starts.
+ */
+function startEmbeddedEngine(path: string, args: string[], keyring?: Keyring): Session {
   mkdirSync(path, { recursive: true });
-  return new Session(path, { connectionArgs: args });
+  const refusal = checkStoreEncryption(path, keyring !== undefined);
+  if (refusal) throw new Error(refusal);
+  if (!keyring) return new Session(path, { connectionArgs: args });
+  checkDiskKeys(path, keyring);
+  const disk = encryptedDiskConfig(path, keyring);
+  Object.assign(process.env, disk.env);
+  try {
+    return new Session(path, { connectionArgs: [...disk.args, ...args] });
+  } finally {
+    for (const name of Object.keys(disk.env)) delete process.env[name];
+  }
 }
 
 /** The statements that put a session in the guest state: database, limits, then read-only last. */

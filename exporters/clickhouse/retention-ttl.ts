@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { longestDays, METHOD_ATTRIBUTES, SPAN_KINDS, STATUSES, type RetentionMatch, type RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
+import { LOG_ERROR_SEVERITY } from '../../collector/src/storage/retention/log-matcher.js';
 import { alterStorage, storageName, storeCluster } from './cluster-ddl.js';
 import { SPAN_KIND_NAMES, STATUS_CODE_NAMES } from './rowbinary.js';
 
@@ -135,4 +136,65 @@ export function ttlClause(definition: string, endsWithSettings: boolean): string
   if (at < 0) return '';
   const end = endsWithSettings ? definition.lastIndexOf(' SETTINGS ') : -1;
   return definition.slice(at + 5, end > at ? end : undefined);
+}
+
+/**
+ * Logs under the same policy (`otel_logs`, logs-schema.ts). A rule's criteria as a log has them:
+ * `services` → ServiceName; `status: error` → SeverityNumber ≥ 17 (OTLP's ERROR and FATAL),
+ * `ok`/`unset` → below 17. Logs have no span kind and are never method spans: a rule naming a
+ * kind or `method_spans: true` never matches a log (it is left out, which keeps "first match
+ * decides"), and `method_spans: false` holds for every log.
+ */
+export { LOG_ERROR_SEVERITY };
+
+/** The `otel_logs` condition of a rule, or undefined when no log can match it. */
+export function logMatchCondition(match: RetentionMatch): string | undefined {
+  if (match.kind !== undefined || match.methodSpans === true) return undefined;
+  const terms: string[] = [];
+  if (match.services) {
+    terms.push(match.services.length === 1 ? `ServiceName = ${sqlString(match.services[0]!)}` : `ServiceName IN (${match.services.map(sqlString).join(', ')})`);
+  }
+  if (match.status) terms.push(match.status === 'error' ? `SeverityNumber >= ${LOG_ERROR_SEVERITY}` : `SeverityNumber < ${LOG_ERROR_SEVERITY}`);
+  return terms.length === 0 ? '(1)' : `(${terms.join(' AND ')})`;
+}
+
+/** The log table's TTL clauses (without `TTL`), on `TimestampTime` as the OpenTelemetry exporter has it. */
+export function logTableTtl(policy: RetentionPolicy): string {
+  // TimestampTime is already a DateTime: the exporter's own `TimestampTime + toIntervalDay(N)`.
+  const at = (days: number) => `TimestampTime + toIntervalDay(${days})`;
+  const applicable = policy.rules.flatMap((rule) => {
+    const condition = logMatchCondition(rule.match);
+    return condition === undefined ? [] : [{ days: rule.days, condition }];
+  });
+  if (applicable.length === 0) return at(policy.defaultDays);
+  const conditions = applicable.map((r) => r.condition);
+  const clauses = applicable.map((rule, i) => {
+    const earlier = conditions.slice(0, i);
+    return `${at(rule.days)} WHERE ${conditions[i]}${earlier.length === 0 ? '' : ` AND NOT (${earlier.join(' OR ')})`}`;
+  });
+  clauses.push(`${at(policy.defaultDays)} WHERE NOT (${conditions.join(' OR ')})`);
+  return clauses.join(', ');
+}
+
+/** Whole parts only when no rule applies to logs (see the module comment). */
+export function logTtlOnlyDropParts(policy: RetentionPolicy): 0 | 1 {
+  return policy.rules.some((rule) => logMatchCondition(rule.match) !== undefined) ? 0 : 1;
+}
+
+/** Brings one table's TTL and `ttl_only_drop_parts` to `ttl`/`onlyDrop`; true when it altered anything. */
+export async function reconcileTableTtl(client: ClickHouseClient, database: string, table: string, ttl: string, onlyDrop: 0 | 1): Promise<boolean> {
+  const cluster = storeCluster(client);
+  const qualified = `\`${database}\`.\`${table}\``;
+  const engine = await engineFull(client, database, storageName(table, cluster));
+  if (engine === undefined) return false;
+  let changed = false;
+  if (ttlClause(engine, true) !== ttlClause(await formatted(client, ttl), false)) {
+    await client.command({ query: alterStorage(qualified, cluster, `MODIFY TTL ${ttl}`) });
+    changed = true;
+  }
+  if (!engine.includes(`ttl_only_drop_parts = ${onlyDrop}`)) {
+    await client.command({ query: alterStorage(qualified, cluster, `MODIFY SETTING ttl_only_drop_parts = ${onlyDrop}`) });
+    changed = true;
+  }
+  return changed;
 }

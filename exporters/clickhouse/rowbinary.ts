@@ -270,6 +270,11 @@ export class RowBinaryWriter {
     this.pos += body.length;
   }
 
+  uint8(n: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = n & 0xff;
+  }
+
   uint32(n: number): void {
     this.ensure(4);
     this.buf.writeUInt32LE(n >>> 0, this.pos);

@@ -4,6 +4,7 @@ import { DEFAULT_HOT_ATTRIBUTES, HotColumns, migrateHotColumns, setActiveHotColu
 import type { RetentionPolicy } from '../../collector/src/storage/retention/policy.js';
 import { alterColumns, alterStorage, createTableStatements, onCluster, refuseSingleNodeTables, SHARD_BY_TRACE, storageName, storageTable, storeCluster } from './cluster-ddl.js';
 import type { ClickHouseConfig } from './config.js';
+import { migrateLogs } from './logs-schema.js';
 import { lookupTableTtl, reconcileRetention, spanTableTtl, ttlOnlyDropParts } from './retention-ttl.js';
 import { setStringSerialization } from './string-serialization.js';
 
@@ -165,6 +166,8 @@ export async function migrate(client: ClickHouseClient, config: ClickHouseConfig
   await setStringSerialization(client, config.database, config.tracesTable);
   // Autocomplete's attribute-key catalog, kept by views on the span table (created, or dropped when off).
   await migrateAttributeCatalog(client, config, config.attributeCatalog ?? true);
+  // Logs beside the spans, under the same retention (logs-schema.ts): every store has otel_logs.
+  await migrateLogs(client, config);
 }
 
 /**

@@ -35,5 +35,6 @@ export type JaegerExporterConfig = z.output<typeof jaegerConfigSchema>;
 
 /** The otlp exporter settings a jaeger config stands for. */
 export function toOtlpConfig(config: JaegerExporterConfig): OtlpExporterConfig {
-  return { ...config, endpoint: config.endpoint ?? JAEGER_DEFAULT_ENDPOINTS[config.protocol] };
+  // Jaeger takes traces only.
+  return { ...config, endpoint: config.endpoint ?? JAEGER_DEFAULT_ENDPOINTS[config.protocol], signals: ['traces'] };
 }

@@ -159,5 +159,6 @@ export type OtlpProtocolSettings = LoadBalancingConfig['protocol']['otlp'];
 /** The OTLP exporter settings of one backend. */
 export function backendOtlpConfig(otlp: OtlpProtocolSettings, hostPort: string): OtlpExporterConfig {
   const scheme = otlp.tls.insecure ? 'http' : 'https';
-  return { ...otlp, endpoint: `${scheme}://${hostPort}` };
+  // Routing is by trace ID: the backends get traces only.
+  return { ...otlp, endpoint: `${scheme}://${hostPort}`, signals: ['traces'] };
 }

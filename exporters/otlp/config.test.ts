@@ -26,7 +26,21 @@ describe('otlp exporter config', () => {
       tls: { insecure: false, insecure_skip_verify: false },
       compression: 'gzip',
       timeout_ms: 10_000,
+      signals: ['traces'],
     });
+  });
+
+  it('takes signals: traces and/or logs, each once, and resolves the logs path beside the traces one', () => {
+    expect(parse({ endpoint: 'http://c:4317', signals: ['traces', 'logs'] }).signals).toEqual(['traces', 'logs']);
+    expect(problem(otlpConfigSchema, { endpoint: 'http://c:4317', signals: [] })).toBe('signals: list at least one signal: traces, logs');
+    expect(problem(otlpConfigSchema, { endpoint: 'http://c:4317', signals: ['metrics'] })).toBe('signals.0: expected traces or logs');
+    expect(problem(otlpConfigSchema, { endpoint: 'http://c:4317', signals: ['logs', 'logs'] })).toBe('signals: each signal once');
+    const http = (endpoint: string) => resolveEndpoint(parse({ endpoint, protocol: 'http/protobuf' }), '/v1/logs').target;
+    expect(http('http://c:4318')).toBe('http://c:4318/v1/logs');
+    expect(http('http://c:4318/otlp/')).toBe('http://c:4318/otlp/v1/logs');
+    expect(http('http://c:4318/otlp/v1/traces')).toBe('http://c:4318/otlp/v1/logs');
+    expect(http('http://c:4318/v1/logs')).toBe('http://c:4318/v1/logs');
+    expect(resolveEndpoint(parse({ endpoint: 'http://c' }), '/v1/logs')).toStrictEqual({ target: 'c:4317', tls: false });
   });
 
   it('resolves gRPC endpoints to host:port: 4317 by default in plain text, 443 over TLS', () => {

@@ -16,6 +16,7 @@ export const GRPC_DEFAULT_PORT = 4317;
 export const GRPC_TLS_DEFAULT_PORT = 443;
 /** OTLP/HTTP's signal path, appended to an endpoint that does not end with it. */
 export const HTTP_TRACES_PATH = '/v1/traces';
+export const HTTP_LOGS_PATH = '/v1/logs';
 
 const positiveInt = z.number().int('expected a whole number').min(1, 'must be at least 1');
 
@@ -99,7 +100,24 @@ export function checkOtlpConfig(config: { protocol: OtlpProtocol; endpoint: stri
   }
 }
 
-export const otlpConfigSchema = z.object(otlpFields).strict().superRefine(checkOtlpConfig);
+/** The signals an OTLP exporter can forward. */
+export const OTLP_SIGNALS = ['traces', 'logs'] as const;
+export type OtlpSignal = (typeof OTLP_SIGNALS)[number];
+
+/**
+ * `signals`: what this exporter forwards, each behind its own durable queue; `[traces]` when
+ * absent. With `logs`, log records go to `…/v1/logs` (HTTP) or `LogsService/Export` (gRPC).
+ */
+export const signalsSchema = z
+  .array(z.enum(OTLP_SIGNALS, { error: 'expected traces or logs' }))
+  .min(1, 'list at least one signal: traces, logs')
+  .refine((list) => new Set(list).size === list.length, 'each signal once')
+  .default(['traces']);
+
+export const otlpConfigSchema = z
+  .object({ ...otlpFields, signals: signalsSchema })
+  .strict()
+  .superRefine(checkOtlpConfig);
 
 export type OtlpExporterConfig = z.output<typeof otlpConfigSchema>;
 
@@ -111,13 +129,18 @@ export interface ResolvedEndpoint {
   tls: boolean;
 }
 
-export function resolveEndpoint(config: Pick<OtlpExporterConfig, 'protocol' | 'endpoint' | 'tls'>): ResolvedEndpoint {
+export function resolveEndpoint(config: Pick<OtlpExporterConfig, 'protocol' | 'endpoint' | 'tls'>, signalPath = HTTP_TRACES_PATH): ResolvedEndpoint {
   const url = new URL(config.endpoint);
   const https = url.protocol === 'https:';
   if (config.protocol === 'grpc') {
     const port = url.port !== '' ? url.port : String(https ? GRPC_TLS_DEFAULT_PORT : GRPC_DEFAULT_PORT);
     return { target: `${url.hostname}:${port}`, tls: https && !config.tls.insecure };
   }
-  const path = url.pathname.endsWith(HTTP_TRACES_PATH) ? url.pathname : url.pathname.replace(/\/+$/, '') + HTTP_TRACES_PATH;
-  return { target: `${url.origin}${path}`, tls: https };
+  if (signalPath === HTTP_TRACES_PATH) {
+    const path = url.pathname.endsWith(HTTP_TRACES_PATH) ? url.pathname : url.pathname.replace(/\/+$/, '') + HTTP_TRACES_PATH;
+    return { target: `${url.origin}${path}`, tls: https };
+  }
+  // Another signal: an endpoint written with the traces path (…/v1/traces) is the base for it too.
+  const base = url.pathname.endsWith(HTTP_TRACES_PATH) ? url.pathname.slice(0, -HTTP_TRACES_PATH.length) : url.pathname.replace(/\/+$/, '');
+  return { target: `${url.origin}${base.endsWith(signalPath) ? base : base + signalPath}`, tls: https };
 }

@@ -75,14 +75,7 @@ const RESERVE_SMALL = 1;
 function writeResourceSpans(w: ProtoWriter, resource: Resource, scopes: Map<InstrumentationScope, Span[]>): void {
   w.byte(0x0a); // ExportTraceServiceRequest.resource_spans (1)
   const start = w.beginLen(RESERVE_OUTER);
-  w.byte(0x0a); // 1 resource
-  const res = w.beginLen(2);
-  writeAttributes(w, 0x0a, resource.attributes, resource.attributeKinds); // 1 attributes
-  if (resource.droppedAttributesCount !== 0) {
-    w.byte(0x10); // 2 dropped_attributes_count
-    w.varint32(resource.droppedAttributesCount);
-  }
-  w.endLen(res, 2);
+  writeResource(w, resource);
   for (const [scope, spans] of scopes) writeScopeSpans(w, scope, spans);
   if (resource.schemaUrl !== '') w.string(0x1a, resource.schemaUrl); // 3 schema_url
   w.endLen(start, RESERVE_OUTER);
@@ -91,6 +84,34 @@ function writeResourceSpans(w: ProtoWriter, resource: Resource, scopes: Map<Inst
 function writeScopeSpans(w: ProtoWriter, scope: InstrumentationScope, spans: Span[]): void {
   w.byte(0x12); // ResourceSpans.scope_spans (2)
   const start = w.beginLen(RESERVE_OUTER);
+  writeScope(w, scope);
+  for (let i = 0; i < spans.length; i++) {
+    w.byte(0x12); // 2 spans
+    const span = w.beginLen(RESERVE_SPAN);
+    writeSpan(w, spans[i]);
+    w.endLen(span, RESERVE_SPAN);
+  }
+  if (scope.schemaUrl !== '') w.string(0x1a, scope.schemaUrl); // 3 schema_url
+  w.endLen(start, RESERVE_OUTER);
+}
+
+/**
+ * Field 1 of a ResourceSpans — and of a ResourceLogs, which has the same layout (the logs
+ * encoder, logs-encoder.ts, writes its resources with this).
+ */
+export function writeResource(w: ProtoWriter, resource: Resource): void {
+  w.byte(0x0a); // 1 resource
+  const res = w.beginLen(2);
+  writeAttributes(w, 0x0a, resource.attributes, resource.attributeKinds); // 1 attributes
+  if (resource.droppedAttributesCount !== 0) {
+    w.byte(0x10); // 2 dropped_attributes_count
+    w.varint32(resource.droppedAttributesCount);
+  }
+  w.endLen(res, 2);
+}
+
+/** Field 1 of a ScopeSpans, or of a ScopeLogs (the same layout). */
+export function writeScope(w: ProtoWriter, scope: InstrumentationScope): void {
   w.byte(0x0a); // 1 scope
   const sc = w.beginLen(RESERVE_SMALL);
   if (scope.name !== '') w.string(0x0a, scope.name); // 1 name
@@ -101,14 +122,6 @@ function writeScopeSpans(w: ProtoWriter, scope: InstrumentationScope, spans: Spa
     w.varint32(scope.droppedAttributesCount);
   }
   w.endLen(sc, RESERVE_SMALL);
-  for (let i = 0; i < spans.length; i++) {
-    w.byte(0x12); // 2 spans
-    const span = w.beginLen(RESERVE_SPAN);
-    writeSpan(w, spans[i]);
-    w.endLen(span, RESERVE_SPAN);
-  }
-  if (scope.schemaUrl !== '') w.string(0x1a, scope.schemaUrl); // 3 schema_url
-  w.endLen(start, RESERVE_OUTER);
 }
 
 function writeSpan(w: ProtoWriter, s: Span): void {

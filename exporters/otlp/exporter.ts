@@ -1,6 +1,6 @@
 import type { Span } from '../../collector/src/model/span.js';
 import type { Exporter, ExporterContext } from '../exporter.js';
-import { resolveEndpoint, type OtlpExporterConfig } from './config.js';
+import { HTTP_LOGS_PATH, HTTP_TRACES_PATH, resolveEndpoint, type OtlpExporterConfig, type OtlpSignal } from './config.js';
 import { encodeTraceRequest } from './encoder.js';
 import { GrpcTransport } from './grpc-transport.js';
 import { HttpTransport } from './http-transport.js';
@@ -10,6 +10,36 @@ import type { Transport } from './transport.js';
 
 export const OTLP_PROTO_ENCODING = 'otlp-proto';
 const USER_AGENT = 'FlowTrace-OTLP-Exporter';
+
+/** Each signal's gRPC method and OTLP/HTTP path. */
+const SIGNAL_ROUTES: Record<OtlpSignal, { grpcPath: string; httpPath: string }> = {
+  traces: { grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', httpPath: HTTP_TRACES_PATH },
+  logs: { grpcPath: '/opentelemetry.proto.collector.logs.v1.LogsService/Export', httpPath: HTTP_LOGS_PATH },
+};
+
+/**
+ * The connection an OTLP exporter sends one signal over: TLS files read (failing here, naming
+ * the key, if one is unusable), gRPC or HTTP as configured. Shared by the span and log exporters.
+ */
+export async function openTransport(name: string, config: OtlpTransportConfig, context: ExporterContext, signal: OtlpSignal): Promise<Transport> {
+  const route = SIGNAL_ROUTES[signal];
+  const endpoint = resolveEndpoint(config, route.httpPath);
+  const tls = endpoint.tls ? await loadTls(config.tls, `exporters.${name}`) : undefined;
+  const common = {
+    tls,
+    headers: config.headers,
+    gzip: config.compression === 'gzip',
+    timeoutMs: config.timeout_ms,
+    userAgent: USER_AGENT,
+  };
+  const transport =
+    config.protocol === 'grpc' ? new GrpcTransport({ ...common, target: endpoint.target, path: route.grpcPath }) : new HttpTransport({ ...common, url: endpoint.target });
+  context.logger.info({ exporter: name, signal, protocol: config.protocol, endpoint: endpoint.target, tls: endpoint.tls }, 'OTLP exporter started');
+  return transport;
+}
+
+/** What a transport needs of an OTLP exporter's settings. */
+export type OtlpTransportConfig = Omit<OtlpExporterConfig, 'signals'>;
 
 /**
  * Sends spans to any OTLP backend (an OpenTelemetry Collector, Jaeger, Tempo, a vendor) over
@@ -33,18 +63,7 @@ export class OtlpExporter implements Exporter {
   /** Reads the TLS files (failing here, naming the key, if one is unusable) and sets up the connection. */
   async start(): Promise<void> {
     if (this.transport !== undefined) return;
-    const endpoint = resolveEndpoint(this.config);
-    const tls = endpoint.tls ? await loadTls(this.config.tls, `exporters.${this.name}`) : undefined;
-    const common = {
-      tls,
-      headers: this.config.headers,
-      gzip: this.config.compression === 'gzip',
-      timeoutMs: this.config.timeout_ms,
-      userAgent: USER_AGENT,
-    };
-    this.transport =
-      this.config.protocol === 'grpc' ? new GrpcTransport({ ...common, target: endpoint.target }) : new HttpTransport({ ...common, url: endpoint.target });
-    this.context.logger.info({ exporter: this.name, protocol: this.config.protocol, endpoint: endpoint.target, tls: endpoint.tls }, 'OTLP exporter started');
+    this.transport = await openTransport(this.name, this.config, this.context, 'traces');
   }
 
   async send(payload: Buffer, spanCount: number, batchId: string): Promise<void> {

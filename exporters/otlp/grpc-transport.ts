@@ -17,6 +17,8 @@ export interface GrpcTransportOptions {
   gzip: boolean;
   timeoutMs: number;
   userAgent: string;
+  /** The unary method to call; TraceService/Export when absent (LogsService/Export for logs). */
+  path?: string;
 }
 
 /**
@@ -46,7 +48,7 @@ export class GrpcTransport implements Transport {
   send(payload: Buffer): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
-        EXPORT_PATH,
+        this.options.path ?? EXPORT_PATH,
         (b: Buffer) => b,
         (b: Buffer) => b,
         payload,

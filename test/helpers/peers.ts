@@ -377,6 +377,8 @@ export async function startDatadogIntake(): Promise<RunningDatadogIntake> {
 export interface RunningOtelcol {
   /** `http://127.0.0.1:PORT`: the Collector's OTLP/HTTP receiver (append `/v1/traces`). */
   otlpHttpEndpoint: string;
+  /** `http://127.0.0.1:PORT`: its OTLP/gRPC receiver, when started with `grpc: true`. */
+  otlpGrpcEndpoint?: string;
   logFile: string;
   /** Resolves to the exit code when the process exits (e.g. a config the Collector refuses). */
   exited: Promise<number | null>;
@@ -384,14 +386,21 @@ export interface RunningOtelcol {
 }
 
 /**
- * Starts the Collector with an OTLP/HTTP receiver on a free loopback port and one traces pipeline
- * into `exporter` (the YAML of `exporters:`, whose single entry the pipeline uses). With
+ * Starts the Collector with an OTLP/HTTP receiver on a free loopback port (and a gRPC one with
+ * `grpc`) and a pipeline per signal (traces when not given) into `exporter` (the YAML of
+ * `exporters:`, whose single entry the pipelines use). With
  * `waitReady: false` it only launches it (for configs the Collector is expected to refuse).
  */
-export async function startOtelcol(exporterName: string, exporterYaml: string, options: { waitReady?: boolean } = {}): Promise<RunningOtelcol> {
+export async function startOtelcol(
+  exporterName: string,
+  exporterYaml: string,
+  options: { waitReady?: boolean; /** Pipelines through the exporter; traces when absent. */ signals?: ReadonlyArray<'traces' | 'logs'>; /** An OTLP/gRPC receiver too. */ grpc?: boolean } = {},
+): Promise<RunningOtelcol> {
   const bin = await ensurePeer('otelcol');
   const dir = newTempDir('ft-otelcol-');
   const port = await freePort();
+  const grpcPort = options.grpc ? await freePort() : undefined;
+  const pipelines = (options.signals ?? ['traces']).map((signal) => `    ${signal}:\n      receivers: [otlp]\n      exporters: [${exporterName}]\n`).join('');
   const configFile = join(dir, 'config.yaml');
   writeFileSync(
     configFile,
@@ -400,22 +409,25 @@ export async function startOtelcol(exporterName: string, exporterYaml: string, o
     protocols:
       http:
         endpoint: 127.0.0.1:${port}
-exporters:
+${grpcPort === undefined ? '' : `      grpc:\n        endpoint: 127.0.0.1:${grpcPort}\n`}exporters:
 ${exporterYaml}
 service:
   telemetry:
     metrics:
       level: none
   pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [${exporterName}]
-`,
+${pipelines}`,
   );
   const logFile = join(dir, 'otelcol.log');
   const proc = launch(bin, [`--config=${configFile}`], logFile);
   if (options.waitReady !== false) await waitUntil('otelcol', proc, () => tcpOpen(port));
-  return { otlpHttpEndpoint: `http://127.0.0.1:${port}`, logFile, exited: proc.exited, stop: () => terminate(proc) };
+  return {
+    otlpHttpEndpoint: `http://127.0.0.1:${port}`,
+    otlpGrpcEndpoint: grpcPort === undefined ? undefined : `http://127.0.0.1:${grpcPort}`,
+    logFile,
+    exited: proc.exited,
+    stop: () => terminate(proc),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

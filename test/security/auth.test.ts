@@ -110,6 +110,7 @@ describe('off loopback, with a bootstrap token file', () => {
     { name: 'data', method: 'GET', path: '/api/services', scope: 'read' },
     { name: 'trace', method: 'GET', path: `/api/traces/${'a'.repeat(32)}`, scope: 'read' },
     { name: 'sql', method: 'POST', path: '/api/sql', body: { query: 'SELECT 1' }, scope: 'sql' },
+    { name: 'assert', method: 'POST', path: '/api/assert', body: { assertions: [{ name: 'a', select: 'service = x', expect: { kind: 'none' } }] }, scope: 'read' },
     { name: 'tokens', method: 'GET', path: '/api/tokens', scope: 'admin' },
     { name: 'revoke', method: 'DELETE', path: '/api/tokens/0000000000000000', scope: 'admin' },
   ];

@@ -18,6 +18,9 @@
  * - the MCP `red` and `anomalies` tools (RED counted before sampling) show alphasvc nothing of
  *   betasvc, whose `beta-secret-op` has a latency spike three hours ago (sent with past
  *   timestamps, outside the default one-hour windows the other checks count in).
+ * - logs: records of both services in `otel_logs` (in the same traces, and one of betasvc with
+ *   no trace but the shared correlation ID) reach alphasvc's token only as its own, through
+ *   `/api/logs`, `/api/traces/:id/logs`, the MCP `get_logs` tool and SQL over `otel_logs`;
  * - alerts: a RED rule (request rate ≥ 0 over 60 minutes) fires for every series of both
  *   services; `/api/alerts`, `/api/alerts/firing` and the MCP `alerts` tool show alphasvc only
  *   its own, whatever the filters, cursors or hostile parameters it sends.
@@ -32,6 +35,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, newTempDir, startCollector, waitFor, type RunningCollector } from '../helpers/collector.js';
 import type { OtlpKeyValue, OtlpRequest, OtlpSpan } from '../helpers/otlp-json.js';
+import { postLogs, resourceLogs, type OtlpLogRecord } from '../helpers/otlp-logs.js';
 import { postTraces } from '../helpers/otlp-send.js';
 
 afterAll(cleanup);
@@ -142,6 +146,40 @@ function fixtures(nowNs: bigint): string {
   ]);
 }
 
+/**
+ * Log records of both services over OTLP/JSON: alpha's in T_A and T_MIX, betasvc's (every beta
+ * marker but the statement) in T_MIX and T_B, and one of betasvc's with no trace, found only by
+ * the shared correlation ID.
+ */
+function logsRequest(nowNs: bigint) {
+  const ms = 1_000_000n;
+  const t0 = nowNs - 120_000n * ms;
+  const record = (at: bigint, traceId: string, span: number, body: string, attributes: OtlpKeyValue[]): OtlpLogRecord => ({
+    timeUnixNano: at.toString(),
+    severityText: 'INFO',
+    severityNumber: 9,
+    body: { stringValue: body },
+    attributes,
+    ...(traceId ? { traceId, spanId: spanId(span) } : {}),
+  });
+  const corr = kv('flowtrace.correlation_id', CORRELATION);
+  const beta = [corr, kv('beta.secret.key', 'beta-attr-val')];
+  return {
+    resourceLogs: [
+      resourceLogs(ALPHA, [record(t0, T_A, 1, `${ALPHA_MARKER} served /a`, []), record(t0 + 1001n * ms, T_MIX, 1, `${ALPHA_MARKER} mixing`, [corr])]),
+      resourceLogs(
+        BETA,
+        [
+          record(t0 + 1012n * ms, T_MIX, BETA_SPAN, 'beta-secret-op failed: beta-exception happened', beta),
+          record(t0 + 2001n * ms, T_B, BETA_SPAN, 'beta-secret-op: beta-status-msg', beta),
+          record(t0 + 2100n * ms, '', 0, 'beta-secret-op follow-up queued', beta),
+        ],
+        [kv('beta.resource', 'beta-resource-val')],
+      ),
+    ],
+  };
+}
+
 const bearer = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 
 async function get(path: string, token: string | undefined): Promise<{ status: number; body: string }> {
@@ -198,6 +236,13 @@ const READS: Array<{ name: string; path: string }> = [
   { name: 'skeleton mixed', path: `/api/traces/${T_MIX}/skeleton` },
   { name: 'skeleton beta', path: `/api/traces/${T_B}/skeleton?adjust=clock-skew` },
   { name: 'span beta in mixed', path: `/api/traces/${T_MIX}/spans/${spanId(BETA_SPAN)}` },
+  { name: 'logs all', path: '/api/logs?lookback=24h&limit=1000' },
+  { name: 'logs beta service', path: `/api/logs?service=${BETA}&lookback=24h` },
+  { name: 'logs beta trace', path: `/api/logs?trace_id=${T_B}` },
+  { name: 'logs beta span', path: `/api/logs?span_id=${spanId(BETA_SPAN)}` },
+  { name: 'logs correlation', path: `/api/logs?correlation_id=${CORRELATION}` },
+  { name: 'logs of mixed trace', path: `/api/traces/${T_MIX}/logs` },
+  { name: 'logs of beta trace', path: `/api/traces/${T_B}/logs?order=desc` },
   { name: 'span beta', path: `/api/traces/${T_B}/spans/${spanId(BETA_SPAN)}` },
   { name: 'flame all', path: '/api/flame?traces=1000&lookback=24h' },
   { name: 'flame beta', path: `/api/flame?service=${BETA}&lookback=24h` },
@@ -227,6 +272,8 @@ const FACES = [
   '/api/flame',
   `/api/traces/${T_A}/flame`,
   '/api/sql/schema',
+  `/api/logs?trace_id=${T_A}`,
+  `/api/traces/${T_A}/logs`,
 ];
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'attacker', version: '1' } } };
@@ -268,11 +315,16 @@ beforeAll(async () => {
 
   expect(await postTraces(c.httpEndpoint, fixtures(BigInt(Date.now()) * 1_000_000n), 'application/json')).toMatchObject({ status: 200, rejected: 0 });
   expect(await postTraces(c.httpEndpoint, betaSpike(), 'application/json')).toMatchObject({ status: 200, rejected: 0 });
+  expect(await postLogs(c.httpEndpoint, logsRequest(BigInt(Date.now()) * 1_000_000n))).toMatchObject({ status: 200, rejected: 0 });
   const count = async (id: string) => {
     const res = await get(`/api/traces/${id}`, admin);
     return res.status === 200 ? (JSON.parse(res.body) as { spans: unknown[] }).spans.length : 0;
   };
   await waitFor(async () => ([await count(T_A), await count(T_MIX), await count(T_B)].join() === '4,6,4' ? true : undefined), 'every span to be stored', 90_000);
+  await waitFor(async () => {
+    const res = await get('/api/logs?lookback=24h&limit=1000', admin);
+    return res.status === 200 && (JSON.parse(res.body) as { logs: unknown[] }).logs.length === 5 ? true : undefined;
+  }, 'every log record to be stored');
   // The stitch processor's side tables (correlations, service graph) are written on their own flush.
   const probe = await mcp(admin);
   await waitFor(async () => {
@@ -321,7 +373,7 @@ describe('a token limited to alphasvc reading betasvc', () => {
       expect(leaked(mine.body, path), `${name} leaked to alpha-reader: ${mine.body.slice(0, 2000)}`).toEqual([]);
     }
     // Positive controls: the calls can return betasvc's data.
-    for (const name of ['search beta service', 'insights beta', 'critical-path mixed', 'hotspots all', 'jaeger services', 'jaeger trace beta', 'jaeger dependencies', 'insights mixed', 'alerts all', 'alerts beta', 'alerts firing', 'alerts firing beta', 'skeleton mixed', 'span beta in mixed', 'flame all', 'trace flame mixed']) {
+    for (const name of ['search beta service', 'insights beta', 'critical-path mixed', 'hotspots all', 'jaeger services', 'jaeger trace beta', 'jaeger dependencies', 'insights mixed', 'alerts all', 'alerts beta', 'alerts firing', 'alerts firing beta', 'skeleton mixed', 'span beta in mixed', 'flame all', 'trace flame mixed', 'logs all', 'logs beta service', 'logs beta span', 'logs correlation', 'logs of mixed trace']) {
       const path = READS.find((r) => r.name === name)!.path;
       const theirs = await get(path, admin);
       expect(theirs.status, `${name} as admin: ${theirs.body}`).toBe(200);
@@ -394,6 +446,10 @@ describe('a token limited to alphasvc reading betasvc', () => {
       ['alerts', { since: '24h' }],
       ['alerts', { service: BETA, state: 'firing' }],
       ['alerts', { rule: 'every-op', state: 'all', service: BETA, since: '1h' }],
+      ['get_logs', { traceId: T_MIX }],
+      ['get_logs', { traceId: T_MIX, spanId: spanId(BETA_SPAN) }],
+      ['get_logs', { traceId: T_B }],
+      ['get_logs', { correlationId: CORRELATION }],
     ];
     // Every tool the server lists is attacked here: a new tool fails this until it has its cases.
     const listed = (await mine.listTools()).tools.map((t) => t.name);
@@ -429,6 +485,7 @@ describe('a token limited to alphasvc reading betasvc', () => {
       `SELECT count() AS n FROM otel_traces`,
       `SELECT count() FROM otel_traces WHERE ServiceName = '${BETA}'`,
       `SELECT * FROM otel_traces WHERE TraceId = '${T_B}'`,
+      'SELECT ServiceName, TraceId, Body, LogAttributes, ResourceAttributes, CorrelationId FROM otel_logs',
     ]) {
       const answer = await callTool(analyst, 'sql', { query });
       expect(leaked(answer.text, query), `${query}: ${answer.text.slice(0, 2000)}`).toEqual([]);
@@ -438,6 +495,8 @@ describe('a token limited to alphasvc reading betasvc', () => {
     expect(counted.text).toMatch(new RegExp(`\\b${alphaSpanCount}\\b`));
     const control = await callTool(await mcp(admin), 'sql', { query: everything });
     expect(leaked(control.text, '').length).toBeGreaterThan(0);
+    const logControl = await callTool(await mcp(admin), 'sql', { query: 'SELECT ServiceName, Body FROM otel_logs' });
+    expect(leaked(logControl.text, '').length).toBeGreaterThan(0);
   });
 
   it('sees none of betasvc on the live tail, while admin sees it', async () => {

@@ -83,8 +83,38 @@ func start(getenv func(string) string, log interface{ Write([]byte) (int, error)
 		sdktrace.WithBatcher(scrubExporter{exp}), // secrets in framework spans' URLs and error texts masked
 	)
 	Install(cfg, tp)
-	fmt.Fprintf(log, "flowtrace: agent on for %s: tracing %s; OTLP %s to %s\n", cfg.ServiceName, describeTraced(cfg), cfg.Protocol, cfg.Endpoint)
+	logsLine := startLogs(ctx, getenv, log, cfg, res)
+	fmt.Fprintf(log, "flowtrace: agent on for %s: tracing %s; OTLP %s to %s%s\n", cfg.ServiceName, describeTraced(cfg), cfg.Protocol, cfg.Endpoint, logsLine)
 	return nil
+}
+
+// startLogs reads FLOWTRACE_LOG_CORRELATION and OTEL_LOGS_EXPORTER (a refused value is one line
+// and the default), starts the logs pipeline and wraps slog.Default() (and, with all, the log
+// package's writer). It returns what the start-up line says about logs.
+func startLogs(ctx context.Context, getenv func(string) string, log interface{ Write([]byte) (int, error) }, cfg Config, res *resource.Resource) string {
+	mode, warning := ParseLogMode(getenv("FLOWTRACE_LOG_CORRELATION"))
+	if warning != "" {
+		fmt.Fprintf(log, "flowtrace: %s\n", warning)
+	}
+	SetLogMode(mode)
+	export, warning := ParseLogsExporter(getenv("OTEL_LOGS_EXPORTER"))
+	if warning != "" {
+		fmt.Fprintf(log, "flowtrace: %s\n", warning)
+	}
+	line := "; log correlation " + mode.String()
+	if export {
+		if lp, err := newLogProvider(ctx, cfg.Protocol, res); err != nil {
+			fmt.Fprintf(log, "flowtrace: logs are not exported: %v\n", err)
+		} else {
+			InstallLogs(lp)
+			line += ", logs exported over OTLP"
+		}
+	}
+	installSlogDefault()
+	if mode == LogAll {
+		installPlainLog()
+	}
+	return line
 }
 
 // Install makes tp the global provider with FlowTrace's propagators and method tracing; Start
@@ -133,6 +163,7 @@ func Shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = a.provider.Shutdown(ctx)
+	shutdownLogs(ctx)
 }
 
 var transportOnce sync.Once

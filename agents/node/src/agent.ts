@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { installCjsHook } from './cjs-hook.js';
 import { loadConfig, type AgentConfig } from './config.js';
@@ -7,6 +8,7 @@ import { installEsmHook } from './esm-hook.js';
 import { installExitHooks } from './exit.js';
 import { ModuleFilter } from './filter.js';
 import { enableInstrumentations } from './instrumentations.js';
+import { startLogs, type LogPipeline } from './logs.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 
 export interface AgentOptions {
@@ -18,9 +20,11 @@ export interface AgentOptions {
   agentDir?: string;
   /** Replaces the OTLP exporter (tests, benchmarks). */
   exporter?: SpanExporter;
+  /** Replaces the OTLP logs exporter (tests). */
+  logExporter?: LogRecordExporter;
   /** Flush on beforeExit and SIGTERM/SIGINT. Default true. */
   exitHooks?: boolean;
-  /** Enable the HTTP and framework instrumentations. Default true. */
+  /** Enable the HTTP, framework and logger instrumentations (and log export). Default true. */
   instrumentations?: boolean;
 }
 
@@ -33,6 +37,8 @@ export interface Agent {
   readonly config: AgentConfig;
   readonly filter: ModuleFilter;
   readonly pipeline: Pipeline;
+  /** Log correlation and export; undefined when instrumentations are off. */
+  readonly logs: LogPipeline | undefined;
   /** Whether ES modules are instrumented (the import-in-the-middle hook is installed). */
   readonly esm: boolean;
   /** Installs the ES module hook, once; the loader must already be registered. */
@@ -54,6 +60,18 @@ export const WARNING_PREFIX = 'flowtrace:';
 
 const WARNED = Symbol.for('flowtrace.agent-node.warned');
 type GlobalWithWarned = typeof globalThis & { [WARNED]?: boolean };
+
+const NOTICED = Symbol.for('flowtrace.agent-node.noticed');
+type GlobalWithNoticed = typeof globalThis & { [NOTICED]?: Set<string> };
+
+/** One line on stderr for a refused value whose default applies, once per process. */
+export function notice(message: string): void {
+  const g = globalThis as GlobalWithNoticed;
+  const seen = (g[NOTICED] ??= new Set<string>());
+  if (seen.has(message)) return;
+  seen.add(message);
+  process.stderr.write(`${WARNING_PREFIX} ${message}\n`);
+}
 
 /** One line on stderr, once per process (both entry points may look at a bad setting): the application goes on, untraced. */
 export function warnUntraced(problems: string[]): void {
@@ -90,6 +108,7 @@ export function prepareAgent(opts: AgentOptions = {}): PreparedAgent | undefined
     return undefined;
   }
   if ('disabled' in result) return undefined;
+  for (const message of result.notices) notice(message);
   const config = result.config;
   const filter = new ModuleFilter({ include: config.include, exclude: config.exclude, root: config.projectRoot, agentDir: opts.agentDir ?? defaultAgentDir() });
   const logLevel = (env.OTEL_LOG_LEVEL ?? '').toUpperCase() as keyof typeof DiagLogLevel;
@@ -100,6 +119,7 @@ export function prepareAgent(opts: AgentOptions = {}): PreparedAgent | undefined
 function start(config: AgentConfig, filter: ModuleFilter, opts: AgentOptions, startOpts: StartOptions): Agent | undefined {
   const undo: (() => void)[] = [];
   let pipeline: Pipeline | undefined;
+  let logPipeline: LogPipeline | undefined;
   const reported = new Set<string>();
   const onWrapError = (file: string, err: unknown): void => {
     if (reported.has(file)) return;
@@ -109,21 +129,33 @@ function start(config: AgentConfig, filter: ModuleFilter, opts: AgentOptions, st
   try {
     const p = createPipeline(config, { exporter: opts.exporter });
     pipeline = p;
-    if (opts.instrumentations !== false) undo.push(enableInstrumentations(p.provider));
+    if (opts.instrumentations !== false) {
+      undo.push(enableInstrumentations(p.provider));
+      logPipeline = startLogs(config, p.resource, { exporter: opts.logExporter });
+    }
+    const l = logPipeline;
     undo.push(installCjsHook(p.methods, filter, onWrapError).unhook);
-    if (opts.exitHooks !== false) undo.push(installExitHooks(() => p.flush(), () => p.processor.pending).remove);
+    if (opts.exitHooks !== false) {
+      const flushAll = async (): Promise<void> => {
+        await Promise.all([p.flush(), l?.flush()]);
+      };
+      undo.push(installExitHooks(flushAll, () => p.processor.pending + (l?.pending() ?? 0)).remove);
+    }
   } catch (err) {
     for (const fn of undo.reverse()) fn();
+    void logPipeline?.shutdown();
     if (pipeline !== undefined) pipeline.methods.enabled = false;
     warnUntraced([`could not start: ${(err as Error).message}`]);
     return undefined;
   }
   const p = pipeline;
+  const l = logPipeline;
   let esm = false;
   const agent: Agent = {
     config,
     filter,
     pipeline: p,
+    logs: l,
     get esm() {
       return esm;
     },
@@ -132,13 +164,15 @@ function start(config: AgentConfig, filter: ModuleFilter, opts: AgentOptions, st
       esm = true;
       undo.push(installEsmHook(p.methods, filter, onWrapError).unhook);
     },
-    flush: () => p.flush(),
+    async flush() {
+      await Promise.all([p.flush(), l?.flush()]);
+    },
     async shutdown() {
       for (const fn of undo.reverse()) fn();
       undo.length = 0;
       p.methods.enabled = false;
       delete (globalThis as GlobalWithAgent)[RUNNING];
-      await p.shutdown();
+      await Promise.all([p.shutdown(), l?.shutdown()]);
     },
   };
   if (startOpts.esm === true) agent.enableEsm();

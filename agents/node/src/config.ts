@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseFilterEntries, type FilterEntry } from './filter.js';
+import { parseLogCorrelation, parseLogsExporter, type LogCorrelationMode, type LogsExporter } from './log-settings.js';
 
 export type Protocol = 'grpc' | 'http/protobuf' | 'http/json';
 export type SamplerName =
@@ -25,6 +26,13 @@ export interface AgentConfig {
   captureArgs: boolean;
   captureReturn: boolean;
   maxValueBytes: number;
+  /** Where trace and correlation IDs are added to the application's log lines. */
+  logCorrelation: LogCorrelationMode;
+  /** Whether log records are exported over OTLP, and how. */
+  logsExporter: LogsExporter;
+  logsProtocol: Protocol;
+  /** The URL the logs exporter posts to (for HTTP, with `/v1/logs`). */
+  logsEndpoint: string;
   /** The folder of the application's package.json: base of relative filters. */
   projectRoot: string;
   /** The flowtrace.config.json that was read, if any. */
@@ -32,7 +40,8 @@ export interface AgentConfig {
 }
 
 export type ConfigResult =
-  | { ok: true; config: AgentConfig }
+  /** `notices`: refused values whose default applies, one log line each. */
+  | { ok: true; config: AgentConfig; notices: string[] }
   | { ok: true; disabled: true }
   | { ok: false; problems: string[] };
 
@@ -69,6 +78,7 @@ interface FileConfig {
   captureArgs?: boolean;
   captureReturn?: boolean;
   maxValueBytes?: number;
+  logCorrelation?: string;
 }
 
 const FILE_KEYS: Record<keyof FileConfig, 'string' | 'number' | 'boolean' | 'list' | 'map'> = {
@@ -83,6 +93,7 @@ const FILE_KEYS: Record<keyof FileConfig, 'string' | 'number' | 'boolean' | 'lis
   captureArgs: 'boolean',
   captureReturn: 'boolean',
   maxValueBytes: 'number',
+  logCorrelation: 'string',
 };
 
 /** The folder holding the nearest package.json above `start`, or undefined. */
@@ -203,7 +214,16 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   if ((PROTOCOLS as readonly string[]).includes(protocolRaw)) protocol = protocolRaw as Protocol;
   else problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL must be one of ${PROTOCOLS.join(', ')} (got "${protocolRaw}")`);
 
-  const endpoint = resolveEndpoint(env, file, protocol, problems);
+  const endpoint = resolveEndpoint(env, file, protocol, 'traces', problems);
+
+  const logsProtocolRaw = nonEmpty(env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ?? file.protocol ?? 'grpc';
+  let logsProtocol: Protocol = protocol;
+  if ((PROTOCOLS as readonly string[]).includes(logsProtocolRaw)) logsProtocol = logsProtocolRaw as Protocol;
+  else problems.push(`OTEL_EXPORTER_OTLP_LOGS_PROTOCOL must be one of ${PROTOCOLS.join(', ')} (got "${logsProtocolRaw}")`);
+  const logsEndpoint = resolveEndpoint(env, file, logsProtocol, 'logs', problems);
+  const logCorrelation = parseLogCorrelation(env.FLOWTRACE_LOG_CORRELATION ?? file.logCorrelation);
+  const logsExporter = parseLogsExporter(env.OTEL_LOGS_EXPORTER);
+  const notices = [logCorrelation.notice, logsExporter.notice].filter((n): n is string => n !== undefined);
 
   const samplerRaw = nonEmpty(env.OTEL_TRACES_SAMPLER) ?? file.sampler ?? 'parentbased_always_on';
   let sampler: SamplerName = 'parentbased_always_on';
@@ -230,9 +250,10 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     problems.push(`FLOWTRACE_MAX_VALUE_BYTES must be an integer from 16 to 1048576 (got "${maxRaw ?? String(file.maxValueBytes)}")`);
   }
 
-  if (problems.length > 0 || endpoint === undefined) return { ok: false, problems };
+  if (problems.length > 0 || endpoint === undefined || logsEndpoint === undefined) return { ok: false, problems };
   return {
     ok: true,
+    notices,
     config: {
       serviceName,
       serviceVersion: pkg.version,
@@ -246,20 +267,26 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       captureArgs,
       captureReturn,
       maxValueBytes,
+      logCorrelation: logCorrelation.value,
+      logsExporter: logsExporter.value,
+      logsProtocol,
+      logsEndpoint,
       projectRoot,
       configFile,
     },
   };
 }
 
-function resolveEndpoint(env: NodeJS.ProcessEnv, file: FileConfig, protocol: Protocol, problems: string[]): string | undefined {
-  // The per-signal variable is a full URL; the general one is a base to which HTTP adds /v1/traces.
-  const signal = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  if (signal !== undefined) return checkEndpoint('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', signal, problems);
+function resolveEndpoint(env: NodeJS.ProcessEnv, file: FileConfig, protocol: Protocol, signal: 'traces' | 'logs', problems: string[]): string | undefined {
+  // The per-signal variable is a full URL; the general one is a base to which HTTP adds /v1/<signal>.
+  const signalVariable = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+  const perSignal = nonEmpty(env[signalVariable]);
+  if (perSignal !== undefined) return checkEndpoint(signalVariable, perSignal, problems);
   const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT) ?? file.endpoint ?? (protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318');
-  const checked = checkEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT', base, problems);
+  // A bad general endpoint is reported once, for traces.
+  const checked = checkEndpoint('OTEL_EXPORTER_OTLP_ENDPOINT', base, signal === 'traces' ? problems : []);
   if (checked === undefined || protocol === 'grpc') return checked;
-  return `${checked.replace(/\/+$/, '')}/v1/traces`;
+  return `${checked.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

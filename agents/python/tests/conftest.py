@@ -12,6 +12,7 @@ import sys
 os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
 
 import pytest  # noqa: E402
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,6 +21,7 @@ FIXTURES = os.path.join(HERE, "fixtures")
 sys.path.insert(0, FIXTURES)
 
 MEMORY = InMemorySpanExporter()
+LOG_MEMORY = InMemoryLogRecordExporter()
 MAX_VALUE_BYTES = 64
 
 
@@ -48,7 +50,7 @@ def _start():
         "FLOWTRACE_MAX_VALUE_BYTES": str(MAX_VALUE_BYTES),
         "OTEL_BSP_SCHEDULE_DELAY": "50",
     }
-    agent = start_agent(env=env, cwd=HERE, exporter=lambda: MEMORY, announce=False)
+    agent = start_agent(env=env, cwd=HERE, exporter=lambda: MEMORY, announce=False, log_exporter=lambda: LOG_MEMORY)
     assert agent is not None
     return agent
 

@@ -1,23 +1,32 @@
-"""A minimal OTLP/HTTP receiver for tests: collects the spans posted to /v1/traces."""
+"""A minimal OTLP/HTTP receiver for tests: collects the spans posted to /v1/traces and the log
+records posted to /v1/logs (each decoded as the OTLP protobuf message of its path)."""
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
 
 class Receiver:
     def __init__(self):
         self.spans = []  # (service name, span proto)
+        self.logs = []  # (service name, log record proto)
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                receiver.keep(request)
-                out = ExportTraceServiceResponse().SerializeToString()
+                if self.path == "/v1/logs":
+                    logs = ExportLogsServiceRequest()
+                    logs.ParseFromString(body)
+                    receiver.keep_logs(logs)
+                    out = ExportLogsServiceResponse().SerializeToString()
+                else:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    receiver.keep(request)
+                    out = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", str(len(out)))
@@ -40,6 +49,15 @@ class Receiver:
                 for ss in rs.scope_spans:
                     for span in ss.spans:
                         self.spans.append((service, span))
+
+    def keep_logs(self, request):
+        """Every log record of an ExportLogsServiceRequest, with its service name."""
+        with self.lock:
+            for rl in request.resource_logs:
+                service = next((a.value.string_value for a in rl.resource.attributes if a.key == "service.name"), "")
+                for sl in rl.scope_logs:
+                    for record in sl.log_records:
+                        self.logs.append((service, record))
 
     def close(self):
         self.server.shutdown()

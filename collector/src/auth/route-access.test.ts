@@ -13,6 +13,7 @@ describe('route access table', () => {
   it('needs sql for /api/sql, admin for tokens, read for other GET /api routes', () => {
     expect(requiredAccess('POST', '/api/sql')).toBe('sql');
     expect(requiredAccess('POST', '/api/export')).toBe('sql');
+    expect(requiredAccess('POST', '/api/assert')).toBe('read');
     expect(requiredAccess('POST', '/api/tokens')).toBe('admin');
     expect(requiredAccess('DELETE', '/api/tokens/:id')).toBe('admin');
     expect(requiredAccess('GET', '/api/tokens')).toBe('admin');

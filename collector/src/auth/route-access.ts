@@ -22,6 +22,8 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'POST', route: '/api/sql', access: 'sql' },
   // Exports run a user `where` condition through the same SQL gate (query/export-routes.ts).
   { method: 'POST', route: '/api/export', access: 'sql' },
+  // Trace-based assertions (query/assert-routes.ts): reads through the search compiler under the read rules; POST only for the body.
+  { method: 'POST', route: '/api/assert', access: 'read' },
   { method: '*', route: '/api/tokens', access: 'admin' },
   { method: '*', route: '/api/tokens/*', access: 'admin' },
   // Writes a backup of the whole store (backup/backup-routes.ts): admin only, like the tokens.
@@ -49,6 +51,9 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'GET', route: '/assets/*', access: 'public' },
   // The OpenAPI document (query/openapi-routes.ts): no data, but the API's shape is for callers who may use it.
   { method: 'GET', route: '/api/openapi.json', access: 'read' },
+  // Log records (query/logs/): reads, under the same per-service and environment rules as spans.
+  { method: 'GET', route: '/api/logs', access: 'read' },
+  { method: 'GET', route: '/api/traces/:traceId/logs', access: 'read' },
   { method: 'GET', route: '/api/*', access: 'read' },
   // Jaeger's query API (query/jaeger/): reads, under the same per-service rules.
   { method: 'GET', route: '/jaeger/api/*', access: 'read' },

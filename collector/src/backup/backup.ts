@@ -12,6 +12,13 @@ const MANIFEST_FORMAT = 'flowtrace-backup/1';
 export interface TableSummary {
   table: string;
   rows: number;
+  /**
+   * Set when the backup's files are encrypted (storage.encryption: the engine copies its encrypted
+   * disk's files as they are, and its Backup database engine then reads them as empty): the rows
+   * are counted in the store before and after BACKUP instead, and the backup holds between
+   * `rowsAtLeast` and `rows` (spans may arrive meanwhile).
+   */
+  rowsAtLeast?: number;
   /** Bytes of the table's data files (compressed, as stored). */
   bytes: number;
 }
@@ -58,8 +65,9 @@ export async function backupDatabase(client: ClickHouseClient, options: { databa
   const path = join(options.backupDir, options.name);
   if (existsSync(path)) throw new BackupRefusedError(`backup ${JSON.stringify(options.name)} already exists in ${options.backupDir}; choose another name`, 'exists');
   const started = Date.now();
+  const before = await storeTables(client, options.database);
   await client.command({ query: `BACKUP DATABASE ${identifier(options.database)} TO File(${literal(path)})` });
-  const tables = await backupTables(client, options.database, path);
+  const tables = (await holdsEncryptedFiles(path)) ? countedAround(before, await storeTables(client, options.database)) : await backupTables(client, options.database, path);
   const manifest: BackupManifest = {
     format: MANIFEST_FORMAT,
     database: options.database,
@@ -120,7 +128,10 @@ export async function restoreDatabase(client: ClickHouseClient, path: string): P
   } finally {
     await client.command({ query: 'SYSTEM START TTL MERGES' });
   }
-  const wrong = manifest.tables.filter((t) => (restored.get(t.table) ?? 0) !== t.rows);
+  const wrong = manifest.tables.filter((t) => {
+    const rows = restored.get(t.table) ?? 0;
+    return t.rowsAtLeast === undefined ? rows !== t.rows : rows < t.rowsAtLeast || rows > t.rows;
+  });
   if (wrong.length > 0) {
     throw new Error(`restored tables differ from the backup: ${wrong.map((t) => `${t.table} has ${restored.get(t.table) ?? 0} rows, the backup ${t.rows}`).join('; ')}`);
   }
@@ -196,6 +207,34 @@ async function partRows(client: ClickHouseClient, database: string): Promise<Arr
 async function version(client: ClickHouseClient): Promise<string> {
   const result = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
   return (await result.json<{ v: string }>())[0]?.v ?? '';
+}
+
+/** Rows and bytes of each MergeTree table of the store. */
+async function storeTables(client: ClickHouseClient, database: string): Promise<TableSummary[]> {
+  const result = await client.query({
+    query: `SELECT name AS table, toString(total_rows) AS rows, toString(total_bytes) AS bytes FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
+    query_params: { db: database },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ table: string; rows: string | null; bytes: string | null }>()).map((r) => ({ table: r.table, rows: Number(r.rows ?? 0), bytes: Number(r.bytes ?? 0) }));
+}
+
+/** The tables as counted before and after the backup: the backup holds rows between the two. */
+function countedAround(before: TableSummary[], after: TableSummary[]): TableSummary[] {
+  const earlier = new Map(before.map((t) => [t.table, t.rows]));
+  return after.map((t) => {
+    const a = earlier.get(t.table) ?? 0;
+    return { table: t.table, rows: Math.max(a, t.rows), rowsAtLeast: Math.min(a, t.rows), bytes: t.bytes };
+  });
+}
+
+/** Whether ClickHouse wrote the backup's files as they were on an encrypted disk (its `.backup` list says so per file). */
+async function holdsEncryptedFiles(path: string): Promise<boolean> {
+  try {
+    return (await readFile(join(path, '.backup'), 'utf8')).includes('<encrypted_by_disk>true</encrypted_by_disk>');
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -2,6 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { openClickHouse } from '../../../exporters/clickhouse/index.js';
 import type { EmbeddedEngineConfig } from '../../../exporters/clickhouse/engine.js';
 import { DataDirLock } from '../data-dir-lock.js';
+import type { EncryptionConfig } from '../storage/encryption/config.js';
+import { loadKeyring } from '../storage/encryption/keyring.js';
 
 export interface OfflineStoreOptions {
   dataDir: string;
@@ -9,6 +11,8 @@ export interface OfflineStoreOptions {
   /** The one directory the engine may back up to or restore from (`backups.allowed_path`). */
   backupDir: string;
   embedded: EmbeddedEngineConfig;
+  /** `storage.encryption`: an encrypted store opens only with its keys (its backups copy the encrypted files). */
+  encryption?: EncryptionConfig;
   /** Runs once the lock is held and before the engine opens (and writes its own files): may throw to refuse. */
   beforeOpen?: () => void;
 }
@@ -23,6 +27,7 @@ export async function withOfflineStore<T>(options: OfflineStoreOptions, work: (c
   lock.acquire();
   try {
     options.beforeOpen?.();
+    const keyring = options.encryption && loadKeyring(options.encryption);
     const clients = openClickHouse({
       url: '',
       username: 'default',
@@ -34,6 +39,7 @@ export async function withOfflineStore<T>(options: OfflineStoreOptions, work: (c
       concurrency: 1,
       embedded: options.embedded,
       backupDir: options.backupDir,
+      encryption: keyring && { keyring, spoolDir: options.encryption!.spool_dir },
     });
     try {
       return await work(clients.writer);

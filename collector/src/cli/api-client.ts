@@ -45,6 +45,15 @@ export const CONNECTION_HELP = `  --api URL            the collector's query API
 /** A failure talking to the collector, already phrased for the terminal. */
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** The HTTP status the collector answered; undefined when it could not be reached or answered no JSON. */
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** The answer's JSON body, for a 4xx with fields beyond `error` (a syntax error's `column`). */
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
 }
 
 /** Calls the query API and returns its JSON, turning HTTP and connection errors into ApiError. */
@@ -73,7 +82,7 @@ export async function callApi<T>(base: string, path: string, init?: { method?: s
   if (!response.ok) {
     const message = (body as { error?: string }).error ?? text;
     const hint = response.status === 401 ? ' (set FLOWTRACE_TOKEN or --token-file)' : '';
-    throw new ApiError(response.status === 404 ? message : `${response.status}: ${message}${hint}`);
+    throw new ApiError(response.status === 404 ? message : `${response.status}: ${message}${hint}`, response.status, body);
   }
   return body as T;
 }

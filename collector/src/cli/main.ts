@@ -1,6 +1,8 @@
 import { UsageError, type Command, type CommandIO } from './command.js';
 import { alertsCommand } from './commands/alerts.js';
 import { analyzeCommand } from './commands/analyze.js';
+import { assertCommand } from './commands/assert.js';
+import { reportCommand } from './commands/report.js';
 import { benchCommand } from './commands/bench.js';
 import { backupCommand } from './commands/backup.js';
 import { restoreCommand } from './commands/restore.js';
@@ -12,6 +14,7 @@ import { hotspotsCommand } from './commands/hotspots.js';
 import { initJavaCommand } from './commands/init-java.js';
 import { initNodeCommand } from './commands/init-node.js';
 import { initPythonCommand } from './commands/init-python.js';
+import { logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { queryCommand } from './commands/query.js';
 import { redCommand } from './commands/red.js';
@@ -29,12 +32,15 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   queryCommand,
   tracesGetCommand,
+  logsCommand,
   searchCommand,
   analyzeCommand,
   redCommand,
   hotspotsCommand,
   anomaliesCommand,
   alertsCommand,
+  assertCommand,
+  reportCommand,
   waterfallCommand,
   visualizeCommand,
   traceExportCommand,

@@ -22,6 +22,7 @@ import { connectionLimitsSchema, corsConfigSchema, tlsConfigSchema } from '../se
 import { embeddedEngineConfigSchema } from '../../../exporters/clickhouse/engine.js';
 import { retentionRulesSchema } from '../storage/retention/config.js';
 import { diskCheckIntervalSchema, maxDiskGbSchema } from '../storage/disk-budget/config.js';
+import { encryptionConfigSchema } from '../storage/encryption/config.js';
 
 const EXPORTER_KEY = /^([a-z]+)(?:\/([A-Za-z0-9_.-]+))?$/;
 
@@ -145,7 +146,7 @@ export const configSchema = z
          * (`{ name, match: { service, status, kind, method_spans }, days }`; storage/retention/).
          */
         retention_rules: retentionRulesSchema,
-        /** Bytes the span table may take on disk, in GB; over it the oldest days are dropped (storage/disk-budget/). 0: no budget. */
+        /** Bytes the storage tables together may take on disk, in GB; over it the oldest days of spans and logs are dropped (storage/disk-budget/). 0: no budget. */
         max_disk_gb: maxDiskGbSchema,
         disk_check_interval_seconds: diskCheckIntervalSchema,
         /** How long the drop ledger (`flowtrace_drops`: spans not stored, values changed) is kept. */
@@ -175,6 +176,8 @@ export const configSchema = z
         backup_dir: z.string().default(''),
         /** The embedded engine's memory, merge and cache bounds (exporters/clickhouse/engine.ts). */
         embedded: embeddedEngineConfigSchema.prefault({}),
+        /** Encryption at rest (AES-256-GCM) of queues, journal, dead letters and the embedded engine's parts (storage/encryption/). */
+        encryption: encryptionConfigSchema.prefault({}),
         /**
          * Scale-out on the embedded store (one process per data directory): a `process` collector
          * keeps no spans; it sends them over OTLP/HTTP to the `query` collector that owns the store,
@@ -237,7 +240,9 @@ export const configSchema = z
       .prefault({}),
     /**
      * Forwarding exporters, each `<type>` or `<type>/<name>` (several of one type): every one
-     * listed runs, beside ClickHouse storage, behind its own durable queue.
+     * listed runs, beside ClickHouse storage, behind its own durable queue. An `otlp` exporter's
+     * `signals` (`[traces]` by default; `logs` too, or alone) says what it forwards, each signal
+     * from its own queue (logs: `<data_dir>/queues/logs/<name>`; README "Logs beside traces").
      */
     exporters: exportersSchema,
     /** RED metrics per service and operation, counted before sampling (metrics/red/). */

@@ -5,7 +5,13 @@ import type { Span } from '../model/span.js';
  * changed. The drop ledger counts each by stage, reason and service (metrics and the
  * `flowtrace_drops` table), so "where are my spans?" always has an answer.
  */
-export type DropStage = 'receiver' | 'filter' | 'redact' | 'stitch' | 'sample' | 'pipeline' | 'exporter' | 'storage';
+export type DropStage = 'receiver' | 'filter' | 'redact' | 'stitch' | 'sample' | 'pipeline' | 'exporter' | 'storage' | LogDropStage;
+
+/**
+ * The stages of log records (collector/src/logs/): the same ledger, its `droppedSpans` counting
+ * log records there, so `/api/drops` and `flowtrace doctor` tell logs from spans by the stage.
+ */
+export type LogDropStage = 'logs/receiver' | 'logs/redact' | 'logs/exporter' | 'logs/storage';
 
 export type DropReason =
   /** Refused at the receiver: bad IDs, times that cannot be encoded, missing start time. */

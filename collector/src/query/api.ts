@@ -21,8 +21,11 @@ import { registerDropRoutes } from './drops-routes.js';
 import { registerAnalysisRoutes } from './analysis-routes.js';
 import { registerSkeletonRoutes } from './skeleton-routes.js';
 import { registerSearchRoutes } from './search-routes.js';
+import { registerAssertRoutes } from './assert-routes.js';
 import { registerHotspotRoutes } from './hotspots-routes.js';
+import { registerCodeRoutes } from './code-routes.js';
 import { registerFlameRoutes } from './flame-routes.js';
+import { registerLogRoutes } from './logs/logs-routes.js';
 import { registerSqlSchemaRoutes } from './sql-schema-routes.js';
 import { registerOpenApi } from './openapi-routes.js';
 import { registerExportRoutes } from './export-routes.js';
@@ -91,7 +94,8 @@ export function createQueryApi(config: QueryApiConfig, deps: QueryApiDeps, logge
     if (err instanceof QueryParamError || err instanceof UserSqlError) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'query API request failed');
-    return reply.code(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message });
+    // The engine's message can quote the statement (and the caller's values in it): the log has it, the answer does not.
+    return reply.code(status).send({ error: status === 500 ? `internal error (request ${req.id}): the collector's log has the details` : err.message });
   });
   // Schema refusals (a route's params, querystring or body schema) worded like the routes' own.
   app.setSchemaErrorFormatter((errors, dataVar) => new QueryParamError(schemaErrorMessage(errors, dataVar)));
@@ -135,8 +139,11 @@ function registerQueryRoutes(app: FastifyInstance, deps: QueryApiDeps): void {
   registerAnalysisRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
   registerSkeletonRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes, tracesTable: deps.tracesTable });
   registerSearchRoutes(app, { reader: deps.reader, database: deps.database, readScopes: deps.readScopes });
+  registerAssertRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
   registerHotspotRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
+  registerCodeRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
   registerFlameRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
+  registerLogRoutes(app, { reader: deps.reader, readScopes: deps.readScopes });
   registerSqlSchemaRoutes(app, { reader: deps.reader, database: deps.database, readScopes: deps.readScopes });
   registerJaegerRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, readScopes: deps.readScopes });
   registerMcpRoutes(app, { reader: deps.reader, database: deps.database, store: deps.store, userSql: deps.userSql, readScopes: deps.readScopes, audit: deps.auth.audit });

@@ -5,6 +5,7 @@ import { STITCH_TABLES } from '../processors/stitch/tables.js';
 import { DROPS_TABLE } from '../pipeline/drop-ledger/table.js';
 import { RED_TABLE } from '../metrics/red/table.js';
 import { ALERTS_TABLE } from '../alerts/store.js';
+import { LOGS_TABLE } from '../../../exporters/clickhouse/logs-schema.js';
 import type { TraceStore, TraceTables } from './trace-store.js';
 import { activeHotColumns, type HotColumns } from '../storage/hot-attributes/hot-columns.js';
 
@@ -59,6 +60,10 @@ type RowFilter = (services: string[], environments: string[]) => string | undefi
 
 const ENVIRONMENT = `if(ResourceAttributes['deployment.environment.name'] != '', ResourceAttributes['deployment.environment.name'], ResourceAttributes['deployment.environment'])`;
 
+/** Rows that carry their emitter's service and resource (spans, log records). */
+const serviceAndEnvironmentFilter: RowFilter = (services, environments) =>
+  [services.length > 0 ? `ServiceName IN ${list(services)}` : '', environments.length > 0 ? `${ENVIRONMENT} IN ${list(environments)}` : ''].filter(Boolean).join(' AND ');
+
 /** Rows of tables that only know caller and callee services: both must be readable; no environment column. */
 const edgeFilter: RowFilter = (services, environments) =>
   environments.length > 0 ? undefined : `Caller IN ${list(services)} AND Callee IN ${list(services)}`;
@@ -74,13 +79,7 @@ export class ReadScopes {
     private readonly source: ReadScopeSource,
   ) {
     this.filters = new Map<string, RowFilter>([
-      [
-        source.tracesTable,
-        (services, environments) =>
-          [services.length > 0 ? `ServiceName IN ${list(services)}` : '', environments.length > 0 ? `${ENVIRONMENT} IN ${list(environments)}` : '']
-            .filter(Boolean)
-            .join(' AND '),
-      ],
+      [source.tracesTable, serviceAndEnvironmentFilter],
       // Trace ID → time range only: no service to filter on.
       [source.tracesTable + source.traceIdSuffix, () => undefined],
       [STITCH_TABLES.serviceGraph, edgeFilter],
@@ -95,6 +94,8 @@ export class ReadScopes {
       [RED_TABLE, (services, environments) => (environments.length > 0 ? undefined : `ServiceName IN ${list(services)}`)],
       // Alert history: by service only, as /api/alerts; drop alerts without a service ('') are nobody's to show.
       [ALERTS_TABLE, (services, environments) => (environments.length > 0 ? undefined : `Service IN ${list(services)}`)],
+      // Log records carry the service and resource of their emitter, as spans do: the same rule.
+      [LOGS_TABLE, serviceAndEnvironmentFilter],
     ]);
   }
 
@@ -169,7 +170,7 @@ export class ReadScopes {
       // DEFINER: on a server the guest user needs SELECT on the guest database only, never on the source tables.
       await this.admin.command({
         query: `CREATE OR REPLACE VIEW ${quote(guestDatabase)}.${quote(name)} SQL SECURITY DEFINER AS
-                SELECT *${name === this.source.tracesTable ? hotColumnList(hot) : ''} FROM ${quote(database)}.${quote(name)}${condition ? ` WHERE ${condition}` : ''}`,
+                SELECT *${name === this.source.tracesTable ? hotColumnList(hot) : ''}${name === LOGS_TABLE ? LOGS_MATERIALIZED_COLUMNS : ''} FROM ${quote(database)}.${quote(name)}${condition ? ` WHERE ${condition}` : ''}`,
       });
     }
     setComplete([...filters.keys()].every((name) => existing.has(name)));
@@ -188,6 +189,9 @@ export class ReadScopes {
     };
   }
 }
+
+/** The log table's MATERIALIZED column (exporters/clickhouse/logs-schema.ts), which `SELECT *` leaves out. */
+const LOGS_MATERIALIZED_COLUMNS = ', CorrelationId';
 
 /** `SELECT *` leaves MATERIALIZED columns out: the hot attribute columns are named (storage/hot-attributes/). */
 function hotColumnList(hot: HotColumns): string {

@@ -318,7 +318,7 @@ async function rows<T>(client: ClickHouseClient, query: string, params: Record<s
 }
 
 /** The side tables exist once the stitch processor started; before that, there is nothing to read. */
-async function tolerateMissingTable<T>(query: Promise<T>, fallback: T): Promise<T> {
+export async function tolerateMissingTable<T>(query: Promise<T>, fallback: T): Promise<T> {
   try {
     return await query;
   } catch (err) {

@@ -6,9 +6,11 @@ import { RequestTooLargeError } from './otlp/errors.js';
  * its rows exactly, rowbinary-transcoder.ts): every row repeats its resource's and scope's
  * attributes, so a request's rows are about its own size plus, per span, the text of its
  * resource and scope. Checked at ingest, before anything is held or encoded: encoding such a
- * request later (in the fan-out, after stitching) would try to allocate gigabytes.
+ * request later (in the fan-out, after stitching) would try to allocate gigabytes. Log records
+ * (collector/src/logs/) are rows of the same shape and are checked alike; `noun` names what
+ * a row holds in the refusal (`span`, or LOG_RECORD from the logs path).
  */
-export function checkRowBytes(spans: readonly Span[], requestBytes: number, limitBytes: number | undefined): void {
+export function checkRowBytes(spans: ReadonlyArray<Pick<Span, 'resource' | 'scope'>>, requestBytes: number, limitBytes: number | undefined, noun = 'span'): void {
   if (limitBytes === undefined || spans.length === 0) return;
   let total = requestBytes;
   let resource: Resource | undefined;
@@ -29,7 +31,7 @@ export function checkRowBytes(spans: readonly Span[], requestBytes: number, limi
       perSpan = resourceBytes + scopeBytes;
     }
     total += perSpan;
-    if (total > limitBytes) throw new RequestTooLargeError(total, limitBytes);
+    if (total > limitBytes) throw new RequestTooLargeError(total, limitBytes, noun);
   }
 }
 

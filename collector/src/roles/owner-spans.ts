@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { otlpConfigSchema } from '../../../exporters/otlp/config.js';
+import { otlpConfigSchema, type OtlpExporterConfig } from '../../../exporters/otlp/config.js';
 import { OtlpExporter } from '../../../exporters/otlp/exporter.js';
 import { queueConfigSchema, type QueueConfig } from '../pipeline/persistent-queue/config.js';
 
@@ -8,12 +8,16 @@ import { queueConfigSchema, type QueueConfig } from '../pipeline/persistent-queu
  * in storage's place (first in the fan-out, behind its own durable queue: `queues/owner/`).
  */
 export function ownerSpanExporter(owner: { endpoint: string; token: string }, logger: Logger): OtlpExporter {
-  const config = otlpConfigSchema.parse({
+  return new OtlpExporter('owner', ownerOtlpConfig(owner), { logger });
+}
+
+/** OTLP/HTTP to the owner's receiver with its ingest token: spans here, log records too (logs/logs-pipeline.ts). */
+export function ownerOtlpConfig(owner: { endpoint: string; token: string }): OtlpExporterConfig {
+  return otlpConfigSchema.parse({
     protocol: 'http/protobuf',
     endpoint: owner.endpoint,
     headers: owner.token === '' ? {} : { authorization: `Bearer ${owner.token}` },
   });
-  return new OtlpExporter('owner', config, { logger });
 }
 
 /**

@@ -48,6 +48,9 @@ describe('roles', () => {
 
   it('ingest without an exporter to publish to is refused', () => {
     expect(refusal('role: ingest\n')).toMatch(/^role: an ingest collector publishes what it receives: configure exporters.kafka or exporters.loadbalancing/);
+    // An otlp exporter that forwards only logs takes no spans: the spans would have nowhere to go.
+    expect(refusal('role: ingest\nexporters:\n  otlp/logs:\n    endpoint: http://elastic:4317\n    signals: [logs]\n')).toMatch(/^role: an ingest collector publishes what it receives/);
+    expect(rolePlan(load('role: ingest\nexporters:\n  otlp/both:\n    endpoint: http://elastic:4317\n    signals: [traces, logs]\n')).role).toBe('ingest');
   });
 
   it('process holds traces and stores, in ClickHouse or through the owner', () => {

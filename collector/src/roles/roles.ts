@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { forwardsSpans } from '../logs/signals.js';
 import type { Role } from './role-names.js';
 
 /**
@@ -15,6 +16,11 @@ import type { Role } from './role-names.js';
  * - `query`: the API, dashboard and MCP over the shared storage. With the embedded store (one
  *   process per data directory) it is also that store's owner: it takes the spans and side rows
  *   the `process` replicas send it, deduplicated, and runs nothing else on them.
+ *
+ * OTLP logs follow the spans (logs/logs-pipeline.ts): stored where `writesSpans`, sent to the owner
+ * by a `process` collector with `storage.owner`, forwarded by otlp exporters with `logs` in
+ * `signals`; a collector with none of these (e.g. `ingest` without such an exporter) answers logs
+ * requests with HTTP 501 / gRPC UNIMPLEMENTED naming what to configure.
  */
 export { ROLES, type Role } from './role-names.js';
 
@@ -46,7 +52,8 @@ export function rolePlan(config: Config): RolePlan {
   const embedded = config.storage.clickhouse.url === '';
   const owner = config.storage.owner !== undefined;
   const configured = config.pipeline.processors;
-  const forwards = config.exporters.length > 0;
+  // Exporters that get spans (an otlp exporter with `signals: [logs]` gets only log records).
+  const forwards = config.exporters.some(forwardsSpans);
   switch (config.role) {
     case 'all':
       if (owner) throw new ConfigError('storage.owner', 'only a `process` collector sends its spans to an owner; role all stores its own');

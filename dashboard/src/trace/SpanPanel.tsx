@@ -1,13 +1,14 @@
 /**
  * The selected span in full, fetched on demand (`GET /api/traces/:traceId/spans/:spanId`):
  * attributes with their types, captured arguments and return value, exceptions with their stack
- * traces, events, links, resource. Everything is span data, so everything is rendered as text.
+ * traces, events, links, resource, and the span's log records. Everything is span data, so everything is rendered as text.
  */
 import { Link } from 'react-router';
 import { ErrorMessage, Loading } from '../components/states';
 import { useApi } from '../components/useApi';
 import { formatTimestamp, timestampTitle } from '../format/time';
 import { formatDurationNs, STATUS_ERROR } from './model';
+import { SpanLogs } from './LogsPanel';
 import { attributeRows, offsetNs, valueText, type AttributeMap, type SpanDetailsJson } from './span-details';
 import type { TraceModel } from './useTraceModel';
 
@@ -56,6 +57,7 @@ export function SpanPanel({ traceId, spanId, node, model, shownAsRoot, onShowAsR
       {details.status === 'loading' && <Loading what="the span's attributes" />}
       {details.status === 'error' && <ErrorMessage error={details.error} title="The span could not be loaded" />}
       {details.status === 'done' && <Details details={details.data} />}
+      <SpanLogs traceId={traceId} spanId={spanId} traceStartNs={data.startTimeUnixNano} />
     </aside>
   );
 }

@@ -2,7 +2,8 @@
  * `/traces/:traceId`: one trace as a waterfall, built for big method-level traces. The skeleton
  * (IDs, parents, times, names, status of every span) is loaded first and turned into flat
  * arrays (model/); attributes come per span when one is opened. State kept in the URL query
- * (trace-url.ts): the selected span, the clock-skew toggle, the tab.
+ * (trace-url.ts): the selected span, the clock-skew toggle, the tab. The trace's log records
+ * under the waterfall (LogsPanel.tsx).
  */
 import { lazy, Suspense, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
@@ -10,6 +11,7 @@ import { ApiError } from '../api/client';
 import { ErrorMessage, Loading } from '../components/states';
 import { useDocumentTheme } from '../flame/useDocumentTheme';
 import { InsightsList, MissingReasons, useInsights } from './InsightsList';
+import { LogsPanel } from './LogsPanel';
 import { nextInTreeOrder, searchSpans } from './model';
 import { SelfTimeTables } from './SelfTimeTables';
 import { SpanPanel } from './SpanPanel';
@@ -269,6 +271,13 @@ function TraceLoaded({ traceId, model, url, setUrl }: LoadedProps) {
               />
             )}
           </div>
+          <LogsPanel
+            traceId={traceId}
+            traceStartNs={data.startTimeUnixNano}
+            hasSpan={(spanId) => model.nodeOfSpan(spanId) !== undefined}
+            selectedSpanId={url.span}
+            onSelectSpan={(span) => setUrl({ span })}
+          />
         </>
       )}
     </div>

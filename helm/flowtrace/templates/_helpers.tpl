@@ -149,6 +149,10 @@ TLS file paths, and the names the API answers to).
 {{- $_ := set $ch "username" .Values.clickhouse.username -}}
 {{- $_ := set $ch "database" .Values.clickhouse.database -}}
 {{- $_ := set $auth "bootstrap_token_file" (include "flowtrace.bootstrapTokenFile" .) -}}
+{{- if .Values.encryption.existingSecret }}
+{{- $prev := list -}}{{- range .Values.encryption.previousKeys }}{{ $prev = append $prev (printf "/etc/flowtrace/encryption/%s" .) }}{{ end -}}
+{{- $_ := set $storage "encryption" (dict "key_file" (printf "/etc/flowtrace/encryption/%s" .Values.encryption.key) "previous_key_files" $prev "spool_dir" "/spool") -}}
+{{- end }}
 {{- /* In "ha" mode only the ingest tier faces clients; process takes the load balancer's OTLP in the cluster. */}}
 {{- if and .Values.tls.otlp.existingSecret (has $role (list "" "ingest")) }}
 {{- $_ := set $grpcCfg "tls" (include "flowtrace.tlsConfig" (dict "name" "otlp" "tls" .Values.tls.otlp) | fromYaml) -}}
@@ -256,6 +260,9 @@ sasl:
 {{- end }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.serviceMonitor.tokenSecret.name) }}
 {{- fail "serviceMonitor.enabled needs serviceMonitor.tokenSecret.name: /metrics requires a token with the read scope" }}
+{{- end }}
+{{- if and .Values.istio.enabled .Values.linkerd.enabled }}
+{{- fail "istio.enabled and linkerd.enabled: a pod joins one mesh; enable the one your cluster runs" }}
 {{- end }}
 {{- if .Values.ha.enabled }}
 {{- include "flowtrace.validateHa" . }}

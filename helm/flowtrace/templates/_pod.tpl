@@ -20,6 +20,12 @@ metadata:
   annotations:
     # A config change rolls the pods (the collector reads its config at start).
     checksum/config: {{ include "flowtrace.config" . | sha256sum }}
+    {{- if .Values.linkerd.enabled }}
+    linkerd.io/inject: enabled
+    {{- with .Values.linkerd.defaultInboundPolicy }}
+    config.linkerd.io/default-inbound-policy: {{ . }}
+    {{- end }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -125,6 +131,13 @@ spec:
           mountPath: /data
         - name: tmp
           mountPath: /tmp
+        {{- if .Values.encryption.existingSecret }}
+        - name: encryption-keys
+          mountPath: /etc/flowtrace/encryption
+          readOnly: true
+        - name: spool
+          mountPath: /spool
+        {{- end }}
         {{- range $name := $tlsMounts }}
         {{- if (index $.Values.tls $name).existingSecret }}
         - name: tls-{{ $name }}
@@ -151,6 +164,22 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpEmptyDir.sizeLimit }}
+    {{- with .Values.encryption }}{{ if .existingSecret }}
+    - name: encryption-keys
+      secret:
+        secretName: {{ .existingSecret }}
+        defaultMode: 0400
+        items:
+          {{- range prepend .previousKeys .key }}
+          - key: {{ . }}
+            path: {{ . }}
+          {{- end }}
+    {{- /* The insert spool holds rows in the clear: memory (tmpfs) only. */}}
+    - name: spool
+      emptyDir:
+        medium: Memory
+        sizeLimit: {{ .spoolSizeLimit }}
+    {{- end }}{{ end }}
     {{- /* A volume claim holds /data in "single" mode and for the "ha" process tier (its journal); else an emptyDir. */}}
     {{- if not (or (and (eq (include "flowtrace.mode" .) "single") .Values.persistence.enabled) (and (eq $role "process") $ha.process.persistence.enabled)) }}
     - name: data

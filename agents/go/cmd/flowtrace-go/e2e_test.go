@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	collectorlogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -34,6 +36,7 @@ type receiver struct {
 	collectortrace.UnimplementedTraceServiceServer
 	mu    sync.Mutex
 	spans []*tracepb.Span
+	logs  logReceiver // the same server's LogsService
 }
 
 func (r *receiver) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
@@ -185,6 +188,8 @@ func TestEndToEndGin(t *testing.T) {
 		"OTEL_BSP_SCHEDULE_DELAY=100",
 		"FLOWTRACE_CAPTURE_ARGS=true",
 		"FLOWTRACE_CAPTURE_RETURN=true",
+		"FLOWTRACE_LOG_CORRELATION=all", // the log package's plain lines too
+		"OTEL_BLRP_SCHEDULE_DELAY=100",
 		"DOWNSTREAM_URL=" + downstream.URL + "/price",
 	}, "-port", fmt.Sprint(port))
 
@@ -292,9 +297,64 @@ func TestEndToEndGin(t *testing.T) {
 	if !strings.Contains(stderr.String(), "gin-service/main.go:") {
 		t.Errorf("the panic's trace does not name the original file:\n%s", stderr.String())
 	}
+	checkLogCorrelation(t, recv, stderr, deadline, hex.EncodeToString(server.TraceId), hex.EncodeToString(handle.SpanId))
 }
 
-// startReceiver is an OTLP gRPC trace receiver on a free loopback port.
+// checkLogCorrelation: the lines Checkout.Handle logged through slog.Default(), a zap logger and
+// the log package carry the handler span's IDs and the request's correlation ID (the line logged
+// outside any request none), and the slog and zap records reached the OTLP receiver with them.
+func checkLogCorrelation(t *testing.T, recv *receiver, stderr *syncBuffer, deadline time.Time, traceID, spanID string) {
+	t.Helper()
+	suffix := " trace_id=" + traceID + " span_id=" + spanID + " flowtrace.correlation_id=req-e2e-1"
+	var slogLine, plainLine, zapLine, startLine string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		switch {
+		case strings.Contains(line, "INFO checkout priced"):
+			slogLine = line
+		case strings.Contains(line, "checkout priced: 65"):
+			plainLine = line
+		case strings.HasPrefix(line, "{") && strings.Contains(line, `"checkout priced"`):
+			zapLine = line
+		case strings.Contains(line, "gin-service listening on"):
+			startLine = line
+		}
+	}
+	if !strings.HasSuffix(slogLine, "INFO checkout priced total=65"+suffix) {
+		t.Errorf("slog line %q, want it to end with the fields once:%s", slogLine, suffix)
+	}
+	if !strings.HasSuffix(plainLine, "checkout priced: 65"+suffix) {
+		t.Errorf("log package line %q, want the suffix%s", plainLine, suffix)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(zapLine), &rec); err != nil || rec["trace_id"] != traceID || rec["span_id"] != spanID ||
+		rec["flowtrace.correlation_id"] != "req-e2e-1" || rec["total"] != float64(65) {
+		t.Errorf("zap line %q (%v)", zapLine, err)
+	}
+	if startLine == "" || strings.Contains(startLine, "trace_id") || strings.Contains(startLine, "flowtrace.") {
+		t.Errorf("the line logged outside any request: %q", startLine)
+	}
+	t.Logf("log lines of the request:\n%s\n%s\n%s", slogLine, zapLine, plainLine)
+	for {
+		var found []string
+		for _, r := range recv.logs.snapshot() {
+			if r.Body.GetStringValue() == "checkout priced" {
+				if hex.EncodeToString(r.TraceId) != traceID || hex.EncodeToString(r.SpanId) != spanID || logAttr(r, "flowtrace.correlation_id") != "req-e2e-1" {
+					t.Fatalf("exported record without the request's IDs: %v", r)
+				}
+				found = append(found, r.String())
+			}
+		}
+		if len(found) == 2 { // slog's and zap's
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("OTLP log records: got %d of 2: %v\nservice stderr:\n%s", len(found), found, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startReceiver is an OTLP gRPC trace and logs receiver on a free loopback port.
 func startReceiver(t *testing.T) (*receiver, string) {
 	recv := &receiver{}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -303,6 +363,7 @@ func startReceiver(t *testing.T) (*receiver, string) {
 	}
 	srv := grpc.NewServer()
 	collectortrace.RegisterTraceServiceServer(srv, recv)
+	collectorlogs.RegisterLogsServiceServer(srv, &recv.logs)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	return recv, lis.Addr().String()

@@ -189,7 +189,7 @@ func link(tool string, args []string) int {
 // imports (its archive names them). Read from the archives, so a cached compile counts too.
 func linkedSynthetic(args []string) []string {
 	var found []string
-	for _, p := range []string{rewrite.RuntimePath, rewrite.GinPath, rewrite.GRPCPath, rewrite.EchoPath, rewrite.FiberPath} {
+	for _, p := range []string{rewrite.RuntimePath, rewrite.GinPath, rewrite.GRPCPath, rewrite.EchoPath, rewrite.FiberPath, rewrite.ZapPath} {
 		if linksPackage(args, []byte(p)) {
 			found = append(found, p)
 		}

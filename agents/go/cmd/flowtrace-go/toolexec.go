@@ -24,6 +24,7 @@ import (
 var never = []string{
 	"github.com/flowtrace/flowtrace/agents/go/flowtrace", "github.com/flowtrace/flowtrace/agents/go/ftgin", "github.com/flowtrace/flowtrace/agents/go/ftgrpc",
 	"github.com/flowtrace/flowtrace/agents/go/ftecho", "github.com/flowtrace/flowtrace/agents/go/ftfiber",
+	"github.com/flowtrace/flowtrace/agents/go/ftzap", "go.uber.org/zap", "go.uber.org/multierr", // ftzap's dependencies
 	"github.com/flowtrace/flowtrace/agents/go/internal", "github.com/flowtrace/flowtrace/agents/go/cmd",
 	"go.opentelemetry.io/", "google.golang.org/", "golang.org/x/", "github.com/go-logr/", "github.com/cenkalti/",
 	"github.com/felixge/httpsnoop", "github.com/grpc-ecosystem/", "github.com/cespare/xxhash",

@@ -4,12 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
+
+// zlog is a zap logger writing JSON to stderr; flowtrace-go wraps its core (log correlation).
+var zlog = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.Lock(os.Stderr), zap.InfoLevel))
 
 // Checkout prices a cart: the handler calls Total (no context), which calls applyDiscount (no
 // context) and prices each line in goroutines; the downstream call carries the correlation ID.
@@ -25,6 +33,10 @@ func (s *Checkout) Handle(c *gin.Context) {
 		c.String(http.StatusBadRequest, err.Error())
 		return
 	}
+	// Three loggers, no tracing code: the agent adds the trace and correlation IDs.
+	slog.Info("checkout priced", "total", total)
+	zlog.Info("checkout priced", zap.Int("total", total))
+	log.Printf("checkout priced: %d", total) // plain: only with FLOWTRACE_LOG_CORRELATION=all
 	price, err := s.Downstream()
 	if err != nil {
 		c.String(http.StatusBadGateway, err.Error())

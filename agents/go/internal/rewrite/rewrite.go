@@ -31,6 +31,9 @@ const EchoPath = "github.com/flowtrace/flowtrace/agents/go/ftecho"
 // FiberPath is the import path of the fiber bridge inserted around fiber.New(…).
 const FiberPath = "github.com/flowtrace/flowtrace/agents/go/ftfiber"
 
+// ZapPath is the import path of the zap core wrapper inserted into zap.New(core, …).
+const ZapPath = "github.com/flowtrace/flowtrace/agents/go/ftzap"
+
 // Options say what to rewrite in one package.
 type Options struct {
 	ImportPath string
@@ -71,6 +74,7 @@ type fileRewriter struct {
 	needGRPC  bool
 	needEcho  bool
 	needFiber bool
+	needZap   bool
 	pkgName   string
 }
 
@@ -304,6 +308,8 @@ func (r *fileRewriter) frameworks() {
 		grpcPkg  = "google.golang.org/grpc"
 		echoPkg  = "github.com/labstack/echo/v4"
 		fiberPkg = "github.com/gofiber/fiber/v2"
+		slogPkg  = "log/slog"
+		zapPkg   = "go.uber.org/zap"
 	)
 	// Every local name of each import path (a file may import a package twice, under two names).
 	names := map[string]map[string]bool{}
@@ -313,7 +319,7 @@ func (r *fileRewriter) frameworks() {
 		}
 		names[p][name] = true
 	}
-	if len(names[httpPkg])+len(names[ginPkg])+len(names[grpcPkg])+len(names[echoPkg])+len(names[fiberPkg]) == 0 {
+	if len(names[httpPkg])+len(names[ginPkg])+len(names[grpcPkg])+len(names[echoPkg])+len(names[fiberPkg])+len(names[slogPkg])+len(names[zapPkg]) == 0 {
 		return
 	}
 	// grpc.NewServer(a, b) -> grpc.NewServer(__ftgrpc.ServerOptions(a, b)...); a call that
@@ -380,6 +386,14 @@ func (r *fileRewriter) frameworks() {
 				r.insert(x.Pos(), "__ftfiber.Instrument(")
 				r.insert(x.End(), ")")
 				r.needFiber = true
+			case isSel(x.Fun, slogPkg, "New") && len(x.Args) == 1:
+				// Log correlation: the logger's handler adds the trace and correlation IDs.
+				r.insert(x.Args[0].Pos(), "__ft.NewSlogHandler(")
+				r.insert(x.Args[0].End(), ")")
+			case isSel(x.Fun, zapPkg, "New") && len(x.Args) >= 1:
+				r.insert(x.Args[0].Pos(), "__ftzap.Core(")
+				r.insert(x.Args[0].End(), ")")
+				r.needZap = true
 			case isSel(x.Fun, httpPkg, "ListenAndServe") && len(x.Args) == 2:
 				wrapHandler(x.Args[1])
 			case isSel(x.Fun, httpPkg, "Serve") && len(x.Args) == 2:
@@ -482,7 +496,7 @@ func (r *fileRewriter) finish(filename string) Result {
 	for _, b := range []struct {
 		needed     bool
 		name, path string
-	}{{r.needGin, "__ftgin", GinPath}, {r.needGRPC, "__ftgrpc", GRPCPath}, {r.needEcho, "__ftecho", EchoPath}, {r.needFiber, "__ftfiber", FiberPath}} {
+	}{{r.needGin, "__ftgin", GinPath}, {r.needGRPC, "__ftgrpc", GRPCPath}, {r.needEcho, "__ftecho", EchoPath}, {r.needFiber, "__ftfiber", FiberPath}, {r.needZap, "__ftzap", ZapPath}} {
 		if b.needed {
 			imports = append(imports, b.path)
 			header += fmt.Sprintf("; import %s %q", b.name, b.path)

@@ -45,7 +45,7 @@ func TestGolden(t *testing.T) {
 		orig := strings.Split(string(src), "\n")
 		got := strings.Split(string(res.Source), "\n")[1:] // after the //line directive
 		for i, line := range orig {
-			if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "func") || strings.Contains(line, "http.") || strings.Contains(line, "grpc.") || strings.Contains(line, "echo.New") || strings.Contains(line, "fiber.New") || strings.HasPrefix(line, "package") {
+			if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "func") || strings.Contains(line, "http.") || strings.Contains(line, "grpc.") || strings.Contains(line, "echo.New") || strings.Contains(line, "fiber.New") || strings.Contains(line, "slog.New(slog.") || strings.Contains(line, "zap.New") || strings.HasPrefix(line, "package") {
 				continue
 			}
 			if got[i] != line {

@@ -9,13 +9,15 @@ from typing import Callable, List, Mapping, Optional
 
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from . import hook
+from . import hook, log_correlation
 from .config import AgentConfig, Disabled, Invalid, load_config
 from .correlation import CorrelationPropagator
 from .filter import ModuleFilter
+from .log_export import start_log_export
 from .methods import STATE
 from .pipeline import create_provider
 from .version import VERSION
@@ -25,14 +27,16 @@ SCOPE = "flowtrace-agent"
 
 
 class RunningAgent:
-    def __init__(self, config: AgentConfig, provider: TracerProvider, module_filter: ModuleFilter) -> None:
+    def __init__(self, config: AgentConfig, provider: TracerProvider, module_filter: ModuleFilter, undo_logs: Callable[[], None]) -> None:
         self.config = config
         self.provider = provider
         self.filter = module_filter
+        self._undo_logs = undo_logs
 
     def shutdown(self) -> None:
         STATE.enabled = False
         hook.uninstall()
+        self._undo_logs()
         self.provider.shutdown()
 
 
@@ -67,9 +71,10 @@ def start_agent(
     exporter: Optional[Callable[[], SpanExporter]] = None,
     set_global: bool = True,
     announce: bool = True,
+    log_exporter: Optional[Callable[[], LogRecordExporter]] = None,
 ) -> Optional[RunningAgent]:
     """Reads the settings and starts the agent; None when it is disabled, misconfigured (after one
-    warning) or already running."""
+    warning) or already running. `exporter` / `log_exporter` make the span / log exporters (tests)."""
     if _running:
         return None
     try:
@@ -83,11 +88,17 @@ def start_agent(
         warn_untraced(result.problems)
         return None
     config = result
+    for notice in config.notices:
+        sys.stderr.write(f"{WARNING_PREFIX} {notice}\n")
+    undo_logs: Callable[[], None] = lambda: None
     try:
         provider = create_provider(config, exporter)
         if set_global:
             trace.set_tracer_provider(provider)
             _add_correlation_propagator()
+            undo_logs = log_correlation.install(config.log_correlation)
+            if config.logs_exporter == "otlp":
+                start_log_export(config, provider.resource, log_exporter)
         module_filter = ModuleFilter(config.include, config.exclude, config.project_root)
         STATE.tracer = provider.get_tracer(SCOPE, VERSION)
         STATE.capture_args = config.capture_args
@@ -97,9 +108,10 @@ def start_agent(
         hook.install(module_filter, _report_wrap_error)
     except Exception as err:
         STATE.enabled = False
+        undo_logs()
         warn_untraced([f"could not start: {err}"])
         return None
-    agent = RunningAgent(config, provider, module_filter)
+    agent = RunningAgent(config, provider, module_filter, undo_logs)
     _running.append(agent)
     if announce:
         sys.stderr.write(f"{WARNING_PREFIX} {startup_line(config)}\n")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Union
 from urllib.parse import unquote, urlparse
 
 from .filter import FilterEntry, parse_filter_entries
+from .log_settings import parse_log_correlation, parse_logs_exporter
 
 DEFAULT_MAX_VALUE_BYTES = 512
 PROTOCOLS = ("grpc", "http/protobuf")
@@ -38,6 +39,13 @@ class AgentConfig:
     project_root: str
     include_text: str = ""
     exclude_text: str = ""
+    # FLOWTRACE_LOG_CORRELATION (auto, all, off) and OTEL_LOGS_EXPORTER (otlp, none).
+    log_correlation: str = "auto"
+    logs_exporter: str = "otlp"
+    logs_protocol: str = "grpc"
+    logs_endpoint: str = "http://localhost:4317"  # for HTTP, with /v1/logs
+    # Refused values whose default applies: one line each on stderr.
+    notices: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,15 +121,13 @@ def load_config(env: Mapping[str, str], cwd: str) -> Union[AgentConfig, Disabled
         extra = " (http/json: the Python SDK has no JSON exporter)" if protocol == "http/json" else ""
         problems.append(f'OTEL_EXPORTER_OTLP_PROTOCOL must be one of {", ".join(PROTOCOLS)} (got "{protocol}"){extra}')
 
-    endpoint: Optional[str]
-    signal = _non_empty(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-    if signal is not None:
-        endpoint = _check_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", signal, problems)
-    else:
-        base = _non_empty(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
-        endpoint = _check_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", base, problems)
-        if endpoint is not None and protocol != "grpc":
-            endpoint = endpoint.rstrip("/") + "/v1/traces"
+    endpoint = _endpoint(env, protocol, "traces", problems)
+    logs_protocol = _non_empty(env.get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")) or _non_empty(env.get("OTEL_EXPORTER_OTLP_PROTOCOL")) or "grpc"
+    if logs_protocol not in PROTOCOLS:
+        problems.append(f'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL must be one of {", ".join(PROTOCOLS)} (got "{logs_protocol}")')
+    logs_endpoint = _endpoint(env, logs_protocol, "logs", problems)
+    log_correlation, correlation_notice = parse_log_correlation(env.get("FLOWTRACE_LOG_CORRELATION"))
+    logs_exporter, exporter_notice = parse_logs_exporter(env.get("OTEL_LOGS_EXPORTER"))
 
     sampler = _non_empty(env.get("OTEL_TRACES_SAMPLER")) or "parentbased_always_on"
     if sampler not in SAMPLERS:
@@ -149,7 +155,7 @@ def load_config(env: Mapping[str, str], cwd: str) -> Union[AgentConfig, Disabled
         else:
             problems.append(f'FLOWTRACE_MAX_VALUE_BYTES must be an integer from 16 to 1048576 (got "{max_raw}")')
 
-    if problems or endpoint is None:
+    if problems or endpoint is None or logs_endpoint is None:
         return Invalid(problems)
     return AgentConfig(
         service_name=service_name,
@@ -166,4 +172,23 @@ def load_config(env: Mapping[str, str], cwd: str) -> Union[AgentConfig, Disabled
         project_root=root,
         include_text=",".join(e.strip() for e in env.get("FLOWTRACE_INCLUDE", "").split(",") if e.strip()),
         exclude_text=",".join(e.strip() for e in env.get("FLOWTRACE_EXCLUDE", "").split(",") if e.strip()),
+        log_correlation=log_correlation,
+        logs_exporter=logs_exporter,
+        logs_protocol=logs_protocol,
+        logs_endpoint=logs_endpoint,
+        notices=[n for n in (correlation_notice, exporter_notice) if n is not None],
     )
+
+
+def _endpoint(env: Mapping[str, str], protocol: str, signal: str, problems: List[str]) -> Optional[str]:
+    """The per-signal variable is a full URL; the general one is a base to which HTTP adds /v1/<signal>."""
+    name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"
+    per_signal = _non_empty(env.get(name))
+    if per_signal is not None:
+        return _check_endpoint(name, per_signal, problems)
+    base = _non_empty(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
+    # A bad general endpoint is named once, for traces.
+    endpoint = _check_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", base, problems if signal == "traces" else [])
+    if endpoint is not None and protocol != "grpc":
+        endpoint = endpoint.rstrip("/") + f"/v1/{signal}"
+    return endpoint

@@ -1,9 +1,11 @@
 """The import hook: a meta-path finder that, for a module the filter takes, compiles its source
 with one more decorator on each function and method — innermost, so that the application's own
 decorators (`@app.route`, `@staticmethod`, `@functools.lru_cache`, `@contextmanager`) see and
-register the traced function. Line numbers and the source file are unchanged (tracebacks, `inspect`
-and debuggers see the application's code); the module is compiled from source, not from its
-`__pycache__` (the rewritten code must never be cached where an untraced run would load it)."""
+register the traced function — and imports that decorator's name after the docstring and
+`__future__` imports, so the code runs however it is executed (import, runpy, exec). Line numbers
+and the source file are unchanged (tracebacks, `inspect` and debuggers see the application's
+code); the module is compiled from source, not from its `__pycache__` (the rewritten code must
+never be cached where an untraced run would load it)."""
 from __future__ import annotations
 
 import ast
@@ -73,12 +75,42 @@ class _Decorate(ast.NodeTransformer):
         return node
 
 
+def _first_line(node: ast.stmt) -> int:
+    """The line a statement starts executing on: a decorated definition's first decorator."""
+    decorators = getattr(node, "decorator_list", None) or []
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _import_wrap_name(tree: ast.Module) -> None:
+    """Puts `from flowtrace_agent.hook import _wrap_decorator as __flowtrace_wrap__` after the
+    docstring and `__future__` imports, so that the code defines the name itself however it is run
+    (runpy runs a `python -m` module's code without exec_module). The import is placed on a line that
+    runs anyway — the first line of the statement before it, or else of the one after — so no line
+    is added: line numbers, tracebacks and coverage stay those of the source."""
+    body = tree.body
+    index = 1 if body and _is_docstring(body[0]) else 0
+    while index < len(body) and isinstance(body[index], ast.ImportFrom) and body[index].module == "__future__":
+        index += 1
+    line = body[index - 1].lineno if index > 0 else _first_line(body[0])
+    node = ast.ImportFrom(module=__name__, names=[ast.alias(name=_wrap_decorator.__name__, asname=WRAP_NAME)], level=0)
+    for each in ast.walk(node):
+        each.lineno = each.end_lineno = line  # type: ignore[attr-defined]
+        each.col_offset = each.end_col_offset = 0  # type: ignore[attr-defined]
+    body.insert(index, node)
+
+
 def instrument_source(source: Union[str, bytes], path: str) -> Any:
     """The module's code object with the wrap decorator added; the compiled form of the source when
     nothing is to be wrapped."""
     tree = ast.parse(source, path)
     transformer = _Decorate()
     tree = transformer.visit(tree)
+    if transformer.count:
+        _import_wrap_name(tree)
     ast.fix_missing_locations(tree)
     return compile(tree, path, "exec", dont_inherit=True)
 
@@ -99,10 +131,9 @@ class InstrumentingLoader(importlib.machinery.SourceFileLoader):
         return instrument_source(self.get_data(path), path)
 
     def exec_module(self, module: Any) -> None:
-        module.__dict__[WRAP_NAME] = _wrap_decorator
         try:
             super().exec_module(module)
-        finally:
+        finally:  # the code imported the name for its definitions; an imported module is left clean
             module.__dict__.pop(WRAP_NAME, None)
 
 

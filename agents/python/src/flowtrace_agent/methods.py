@@ -50,8 +50,11 @@ class CallSite:
 
     def __init__(self, fn: Callable[..., Any], flags: int, line: Optional[int]) -> None:
         module = getattr(fn, "__module__", None) or "?"
-        if module == "__main__":  # a script run by run_script: named after its file
-            module = os.path.splitext(os.path.basename(fn.__code__.co_filename))[0]
+        if module == "__main__":
+            # `python -m pkg.mod` (runpy keeps the module's spec): its own name; a script run by
+            # run_script (no spec): named after its file.
+            spec = getattr(fn, "__globals__", {}).get("__spec__")
+            module = getattr(spec, "name", None) or os.path.splitext(os.path.basename(fn.__code__.co_filename))[0]
         qualname = getattr(fn, "__qualname__", fn.__name__)
         owner, _, _ = qualname.rpartition(".")
         short_module = module.rpartition(".")[2]

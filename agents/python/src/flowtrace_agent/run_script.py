@@ -23,7 +23,7 @@ def main() -> None:
         source = f.read()
 
     from .agent import running_agent
-    from .hook import WRAP_NAME, _wrap_decorator, instrument_source
+    from .hook import instrument_source
 
     agent = running_agent()
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -34,10 +34,7 @@ def main() -> None:
     module.__builtins__ = builtins  # type: ignore[attr-defined]
     module.__cached__ = None  # type: ignore[attr-defined]
     sys.modules["__main__"] = module
-    if traced:
-        # Stays while the script runs: its body is this exec, and it may define functions to the end.
-        module.__dict__[WRAP_NAME] = _wrap_decorator
-    exec(code, module.__dict__)
+    exec(code, module.__dict__)  # instrumented code imports the wrap decorator's name itself
 
 
 if __name__ == "__main__":

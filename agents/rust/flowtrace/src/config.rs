@@ -58,6 +58,14 @@ pub struct Config {
     pub capture_args: bool,
     pub capture_return: bool,
     pub max_value_bytes: usize,
+    /// `FLOWTRACE_LOG_CORRELATION`.
+    pub log_mode: crate::logs::LogMode,
+    /// `OTEL_LOGS_EXPORTER=otlp` (the default): `tracing` events exported as OTLP log records.
+    pub logs_export: bool,
+    /// Where log records go: the logs URL for HTTP, the endpoint for gRPC.
+    pub logs_endpoint: String,
+    /// Refused values of settings whose default then applies (each said in one line at start).
+    pub warnings: Vec<String>,
 }
 
 /// What reading the environment gave.
@@ -193,6 +201,22 @@ pub fn load(get: &dyn Fn(&str) -> Option<String>) -> Loaded {
             Protocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
         }
     };
+    let logs_endpoint = if let Some(signal) = non_empty(get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")) {
+        check_endpoint("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &signal, &mut problems)
+    } else {
+        let base = non_empty(get("OTEL_EXPORTER_OTLP_ENDPOINT")).unwrap_or_else(|| {
+            (if protocol == Protocol::Grpc { "http://localhost:4317" } else { "http://localhost:4318" }).to_string()
+        });
+        match protocol {
+            Protocol::Grpc => base,
+            Protocol::HttpProtobuf => format!("{}/v1/logs", base.trim_end_matches('/')),
+        }
+    };
+    let mut warnings = Vec::new();
+    let (log_mode, warning) = crate::logs::parse_log_mode(get("FLOWTRACE_LOG_CORRELATION").as_deref());
+    warnings.extend(warning);
+    let (logs_export, warning) = crate::logs::parse_logs_exporter(get("OTEL_LOGS_EXPORTER").as_deref());
+    warnings.extend(warning);
     let include_text = non_empty(get("FLOWTRACE_INCLUDE")).unwrap_or_default();
     let exclude_text = non_empty(get("FLOWTRACE_EXCLUDE")).unwrap_or_default();
     let include = parse_filter(&include_text, "FLOWTRACE_INCLUDE", &mut problems);
@@ -226,6 +250,10 @@ pub fn load(get: &dyn Fn(&str) -> Option<String>) -> Loaded {
         capture_args,
         capture_return,
         max_value_bytes,
+        log_mode,
+        logs_export,
+        logs_endpoint,
+        warnings,
     })
 }
 

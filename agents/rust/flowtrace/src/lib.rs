@@ -20,6 +20,7 @@ pub mod correlation;
 mod headers;
 mod http_method;
 mod http_scrub;
+pub mod logs;
 mod pipeline;
 pub mod redact;
 pub mod render;

@@ -6,7 +6,9 @@
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{global, InstrumentationScope};
-use opentelemetry_otlp::{Protocol as OtlpProtocol, SpanExporter, WithExportConfig};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_otlp::{LogExporter, Protocol as OtlpProtocol, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -16,6 +18,7 @@ use tracing_subscriber::Layer;
 use crate::config::{self, Config, Loaded, Protocol};
 use crate::correlation::{CorrelationPropagator, CorrelationSpanProcessor};
 use crate::http_scrub::Scrubbed;
+use crate::logs::{self, CorrelationLogProcessor};
 use crate::site;
 
 pub(crate) const WARNING_PREFIX: &str = "flowtrace:";
@@ -31,6 +34,7 @@ pub fn sdk_tracer() -> Option<opentelemetry_sdk::trace::SdkTracer> {
 #[must_use = "spans are flushed when the guard is dropped: bind it with `let _flowtrace = …`"]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    logs: Option<SdkLoggerProvider>,
 }
 
 impl Guard {
@@ -39,10 +43,13 @@ impl Guard {
         self.provider.is_some()
     }
 
-    /// Sends the spans ended so far.
+    /// Sends the spans ended and the log records emitted so far.
     pub fn flush(&self) {
         if let Some(p) = &self.provider {
             let _ = p.force_flush();
+        }
+        if let Some(l) = &self.logs {
+            let _ = l.force_flush();
         }
     }
 }
@@ -52,6 +59,10 @@ impl Drop for Guard {
         if let Some(p) = self.provider.take() {
             let _ = p.force_flush();
             let _ = p.shutdown();
+        }
+        if let Some(l) = self.logs.take() {
+            let _ = l.force_flush();
+            let _ = l.shutdown();
         }
     }
 }
@@ -64,17 +75,17 @@ pub fn init() -> Guard {
 
 /// `init` with the settings read from `get` instead of the process environment.
 pub fn init_from(get: &dyn Fn(&str) -> Option<String>) -> Guard {
-    let (tracer, guard) = start_from(get);
-    let Some(tracer) = tracer else { return guard };
+    let (started, guard) = start_from(get);
+    let Some((tracer, logs)) = started else { return guard };
     // Without a subscriber nothing is recorded: said in one line, and the guard shuts the
     // pipeline down (the application runs untraced).
-    if tracing::subscriber::set_global_default(tracing_subscriber::registry().with(otel_layer(tracer))).is_err() {
+    if tracing::subscriber::set_global_default(tracing_subscriber::registry().with(otel_layer(tracer, logs))).is_err() {
         eprintln!(
             "{WARNING_PREFIX} the agent is off, the application runs untraced: a global tracing subscriber is \
              already set (use flowtrace::init_layer() to add FlowTrace's layer to it)"
         );
         site::clear_runtime();
-        return Guard { provider: None };
+        return Guard { provider: None, logs: None };
     }
     guard
 }
@@ -98,13 +109,13 @@ pub fn init_layer_from<S>(get: &dyn Fn(&str) -> Option<String>) -> (Option<impl 
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    let (tracer, guard) = start_from(get);
-    (tracer.map(otel_layer), guard)
+    let (started, guard) = start_from(get);
+    (started.map(|(tracer, logs)| otel_layer(tracer, logs)), guard)
 }
 
 /// Reads the settings, starts the pipeline and says so in one line.
-fn start_from(get: &dyn Fn(&str) -> Option<String>) -> (Option<SdkTracer>, Guard) {
-    let off = Guard { provider: None };
+fn start_from(get: &dyn Fn(&str) -> Option<String>) -> (Option<(SdkTracer, Option<SdkLoggerProvider>)>, Guard) {
+    let off = Guard { provider: None, logs: None };
     match config::load(get) {
         Loaded::Disabled => (None, off),
         Loaded::Invalid(problems) => {
@@ -112,10 +123,14 @@ fn start_from(get: &dyn Fn(&str) -> Option<String>) -> (Option<SdkTracer>, Guard
             (None, off)
         }
         Loaded::On(config) => match start(&config) {
-            Ok((provider, tracer)) => {
+            Ok((provider, tracer, logs)) => {
+                for warning in &config.warnings {
+                    eprintln!("{WARNING_PREFIX} {warning}");
+                }
+                logs::set_log_mode(config.log_mode);
                 eprintln!("{WARNING_PREFIX} {}", config::startup_line(&config));
                 site::set_runtime(config);
-                (Some(tracer), Guard { provider: Some(provider) })
+                (Some((tracer, logs.clone())), Guard { provider: Some(provider), logs })
             }
             Err(e) => {
                 eprintln!("{WARNING_PREFIX} the agent is off, the application runs untraced: could not start: {e}");
@@ -130,28 +145,42 @@ fn start_from(get: &dyn Fn(&str) -> Option<String>) -> (Option<SdkTracer>, Guard
 const QUIET_TARGETS: &[&str] =
     &["h2", "hyper", "tonic", "tower", "reqwest", "opentelemetry", "tokio", "runtime", "mio", "want"];
 
-/// Spans at INFO and above, WARN/ERROR events (span events), none of the transport crates'.
-fn exported(meta: &tracing::Metadata<'_>) -> bool {
+fn quiet(meta: &tracing::Metadata<'_>) -> bool {
     let target = meta.target();
-    let quiet = QUIET_TARGETS
+    QUIET_TARGETS
         .iter()
-        .any(|q| target.starts_with(q) && target[q.len()..].chars().next().is_none_or(|c| c == ':' || c == '_'));
-    !quiet && (meta.is_span() || *meta.level() <= tracing::Level::WARN) && *meta.level() <= tracing::Level::INFO
+        .any(|q| target.starts_with(q) && target[q.len()..].chars().next().is_none_or(|c| c == ':' || c == '_'))
 }
 
-fn otel_layer<S>(tracer: SdkTracer) -> impl Layer<S>
+/// Spans at INFO and above, WARN/ERROR events (span events), none of the transport crates'.
+fn exported(meta: &tracing::Metadata<'_>) -> bool {
+    !quiet(meta) && (meta.is_span() || *meta.level() <= tracing::Level::WARN) && *meta.level() <= tracing::Level::INFO
+}
+
+/// Events at INFO and above, none of the transport crates' (nor the SDK's own: no feedback loop),
+/// become OTLP log records.
+fn logged(meta: &tracing::Metadata<'_>) -> bool {
+    meta.is_event() && *meta.level() <= tracing::Level::INFO && !quiet(meta)
+}
+
+fn otel_layer<S>(tracer: SdkTracer, logs: Option<SdkLoggerProvider>) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
+    let bridge = logs.map(|provider| {
+        OpenTelemetryTracingBridge::<SdkLoggerProvider, SdkLogger>::new(&provider)
+            .with_filter(tracing_subscriber::filter::filter_fn(logged as fn(&tracing::Metadata<'_>) -> bool))
+    });
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
         .with_filter(tracing_subscriber::filter::filter_fn(exported as fn(&tracing::Metadata<'_>) -> bool))
+        .and_then(bridge)
 }
 
-fn start(config: &Config) -> Result<(SdkTracerProvider, SdkTracer), String> {
+fn start(config: &Config) -> Result<(SdkTracerProvider, SdkTracer, Option<SdkLoggerProvider>), String> {
     let exporter = match config.protocol {
         Protocol::Grpc => {
             if tokio_runtime_missing() {
@@ -173,8 +202,16 @@ fn start(config: &Config) -> Result<(SdkTracerProvider, SdkTracer), String> {
     let provider = SdkTracerProvider::builder()
         .with_span_processor(CorrelationSpanProcessor)
         .with_batch_exporter(Scrubbed(exporter))
-        .with_resource(resource)
+        .with_resource(resource.clone())
         .build();
+    // A logs pipeline that cannot start leaves tracing on: said in one line.
+    let logs = match config.logs_export.then(|| start_logs(config, resource)).transpose() {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("{WARNING_PREFIX} log records are not exported: {e}");
+            None
+        }
+    };
     let scope = InstrumentationScope::builder("flowtrace-agent").with_version(env!("CARGO_PKG_VERSION")).build();
     let tracer = provider.tracer_with_scope(scope);
     let _ = TRACER.set(tracer.clone());
@@ -185,7 +222,26 @@ fn start(config: &Config) -> Result<(SdkTracerProvider, SdkTracer), String> {
         // After the two: it reads the extracted baggage and adds the correlation ID to it.
         Box::new(CorrelationPropagator::new()),
     ]));
-    Ok((provider, tracer))
+    Ok((provider, tracer, logs))
+}
+
+/// The SDK logs pipeline: the correlation-ID processor, then the batch processor with the OTLP
+/// log exporter of the same protocol.
+fn start_logs(config: &Config, resource: Resource) -> Result<SdkLoggerProvider, String> {
+    let exporter = match config.protocol {
+        Protocol::Grpc => LogExporter::builder().with_tonic().with_endpoint(config.logs_endpoint.clone()).build(),
+        Protocol::HttpProtobuf => LogExporter::builder()
+            .with_http()
+            .with_protocol(OtlpProtocol::HttpBinary)
+            .with_endpoint(config.logs_endpoint.clone())
+            .build(),
+    }
+    .map_err(|e| format!("logs: {e}"))?;
+    Ok(SdkLoggerProvider::builder()
+        .with_log_processor(CorrelationLogProcessor)
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
 }
 
 fn tokio_runtime_missing() -> bool {

@@ -12,9 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, Response};
 use axum::routing::post;
 use axum::Router;
 use http_body::Frame;
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
-use support::Rec;
+use support::{LogRec, Rec};
 
 /// One gRPC message, then the trailers.
 struct GrpcReply {
@@ -41,6 +42,14 @@ fn framed(msg: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
+/// The gRPC response carrying `msg`, status OK.
+fn grpc_ok(msg: Vec<u8>) -> Response<Body> {
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from_static("0"));
+    let reply = GrpcReply { data: Some(framed(&msg)), trailers: Some(trailers) };
+    Response::builder().header("content-type", "application/grpc").body(Body::new(reply)).unwrap()
+}
+
 #[flowtrace::trace]
 mod jobs {
     pub async fn nightly(batch: u32) -> u32 {
@@ -49,6 +58,7 @@ mod jobs {
     }
 
     fn step(n: u32) -> u32 {
+        tracing::info!(batch = n, "nightly step"); // a log record over gRPC, with this span's IDs
         n * 2
     }
 }
@@ -62,25 +72,34 @@ fn lonely(n: u32) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_over_grpc_by_default() {
     let spans: Arc<Mutex<Vec<Rec>>> = Arc::default();
+    let logs: Arc<Mutex<Vec<LogRec>>> = Arc::default();
     let store = spans.clone();
-    let app = Router::new().route(
-        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-        post(move |body: Bytes| {
-            let store = store.clone();
-            async move {
-                assert_eq!(body[0], 0, "uncompressed");
-                let req = ExportTraceServiceRequest::decode(&body[5..]).expect("OTLP protobuf");
-                store.lock().unwrap().extend(support::decode(&req));
-                let mut trailers = HeaderMap::new();
-                trailers.insert("grpc-status", HeaderValue::from_static("0"));
-                let reply = GrpcReply {
-                    data: Some(framed(&ExportTraceServiceResponse::default().encode_to_vec())),
-                    trailers: Some(trailers),
-                };
-                Response::builder().header("content-type", "application/grpc").body(Body::new(reply)).unwrap()
-            }
-        }),
-    );
+    let log_store = logs.clone();
+    let app = Router::new()
+        .route(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            post(move |body: Bytes| {
+                let store = store.clone();
+                async move {
+                    assert_eq!(body[0], 0, "uncompressed");
+                    let req = ExportTraceServiceRequest::decode(&body[5..]).expect("OTLP protobuf");
+                    store.lock().unwrap().extend(support::decode(&req));
+                    grpc_ok(ExportTraceServiceResponse::default().encode_to_vec())
+                }
+            }),
+        )
+        .route(
+            "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+            post(move |body: Bytes| {
+                let store = log_store.clone();
+                async move {
+                    assert_eq!(body[0], 0, "uncompressed");
+                    let req = ExportLogsServiceRequest::decode(&body[5..]).expect("OTLP protobuf");
+                    store.lock().unwrap().extend(support::decode_logs(&req));
+                    grpc_ok(ExportLogsServiceResponse::default().encode_to_vec())
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -95,7 +114,7 @@ async fn exports_over_grpc_by_default() {
     assert_eq!(lonely(1), 2);
     guard.flush();
 
-    let receiver = support::Receiver { spans, port };
+    let receiver = support::Receiver { spans, logs, port };
     let got = receiver.wait_for("three spans over gRPC", |s| s.len() >= 3).await;
     let lone = got.iter().find(|s| s.name == "grpc.lonely").expect("grpc.lonely");
     assert_eq!(lone.attr("code.namespace"), Some("grpc"));
@@ -107,4 +126,13 @@ async fn exports_over_grpc_by_default() {
     assert_eq!(nightly.attr("flowtrace.args.0"), None, "arguments are off by default");
     let id = nightly.attr("flowtrace.correlation_id").expect("a correlation ID");
     assert_eq!(step.attr("flowtrace.correlation_id"), Some(id));
+
+    // The event inside `jobs.step` as an OTLP log record over gRPC: the span's IDs in its own
+    // fields, the trace's correlation ID (a trace outside any request) as an attribute.
+    let logs = receiver.wait_for_logs("the log record over gRPC", |l| l.iter().any(|r| r.body == "nightly step")).await;
+    let rec = logs.iter().find(|r| r.body == "nightly step").unwrap();
+    assert_eq!((rec.trace_id.as_str(), rec.span_id.as_str()), (step.trace_id.as_str(), step.span_id.as_str()));
+    assert_eq!(rec.attrs.get("flowtrace.correlation_id").map(String::as_str), Some(id));
+    assert_eq!(rec.attrs.get("batch").map(String::as_str), Some("20"));
+    assert_eq!(rec.service, "jobs-grpc");
 }

@@ -103,7 +103,7 @@ export const backupCommand: Command = {
     io.stderr.write(`backing up ${config.storage.data_dir} (stopped) into ${backupDir} as ${name} …\n`);
     try {
       const summary = await withOfflineStore(
-        { dataDir: config.storage.data_dir, database: config.storage.clickhouse.database, backupDir, embedded: config.storage.embedded },
+        { dataDir: config.storage.data_dir, database: config.storage.clickhouse.database, backupDir, embedded: config.storage.embedded, encryption: config.storage.encryption },
         (client) => backupDatabase(client, { database: config.storage.clickhouse.database, backupDir, name }),
       );
       return print({ ...summary, name });

@@ -51,5 +51,10 @@ describe('doctor assessments', () => {
       status: 'WARN',
       detail: "2 spans not stored in the last hour: 2 invalid at receiver; run 'flowtrace drops' for all of them",
     });
+    const logs = { stage: 'logs/receiver', reason: 'too_old', service: 'a', droppedSpans: 3, alteredValues: 0 };
+    expect(assessDrops({ sinceUnixNano: '0', totals: { droppedSpans: 5, alteredValues: 0 }, drops: [invalid, logs] })).toMatchObject({
+      status: 'WARN',
+      detail: "2 spans and 3 log records not stored in the last hour: 2 invalid at receiver, 3 too_old at logs/receiver (a); run 'flowtrace drops' for all of them",
+    });
   });
 });

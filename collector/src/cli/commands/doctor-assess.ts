@@ -87,8 +87,12 @@ export function assessDrops(answer: DropsAnswer): CheckResult {
     .slice(0, 3)
     .map((d) => `${d.droppedSpans} ${d.reason} at ${d.stage}${d.service ? ` (${d.service})` : ''}`)
     .join(', ');
-  const total = problems.reduce((s, d) => s + d.droppedSpans, 0);
-  return { status: 'WARN', check: 'drops (1h)', detail: `${total} spans not stored in the last hour: ${worst}; run 'flowtrace drops' for all of them` };
+  // The logs' stages (`logs/…`) count log records, not spans.
+  const isLogs = (d: { stage: string }) => d.stage.startsWith('logs/');
+  const spans = problems.filter((d) => !isLogs(d)).reduce((s, d) => s + d.droppedSpans, 0);
+  const records = problems.filter(isLogs).reduce((s, d) => s + d.droppedSpans, 0);
+  const what = [spans > 0 ? `${spans} spans` : '', records > 0 ? `${records} log records` : ''].filter((t) => t !== '').join(' and ');
+  return { status: 'WARN', check: 'drops (1h)', detail: `${what} not stored in the last hour: ${worst}; run 'flowtrace drops' for all of them` };
 }
 
 export function bytes(n: number): string {

@@ -75,6 +75,7 @@ export const restoreCommand: Command = {
           database: config.storage.clickhouse.database,
           backupDir: dirname(from),
           embedded: config.storage.embedded,
+          encryption: config.storage.encryption,
           // Checked under the lock (so a running collector is named as such), before the engine writes its files.
           beforeOpen: () => {
             const found = leftovers(dataDir);

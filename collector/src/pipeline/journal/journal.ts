@@ -13,6 +13,7 @@ import { indexOf, MAX_SPANS_PER_RECORD, position, seqOf } from './positions.js';
 import { decodeRecord, encodeDecisions, encodeEmitted, encodeNumberMark, encodeSpansHeader, RecordKind, type StageName } from './records.js';
 import type { SideRows } from './stage-journal.js';
 import type { Decision } from './records.js';
+import type { Keyring } from '../../storage/encryption/keyring.js';
 
 export interface JournalOptions {
   /** `<data_dir>/journal`. */
@@ -21,6 +22,8 @@ export interface JournalOptions {
   segmentBytes: number;
   logger: Logger;
   registry: Registry;
+  /** `storage.encryption`'s keys: records are sealed (AES-256-GCM). Absent: written in the clear. */
+  keyring?: Keyring;
 }
 
 /** A spans record whose positions are not all done yet. */
@@ -126,6 +129,7 @@ export class Journal {
       readAfter: Number.MAX_SAFE_INTEGER,
       minNextSeq: 1,
       logger: options.logger,
+      encryption: options.keyring && { keyring: options.keyring, context: 'journal' },
     });
     return new Journal(options.dir, log, incarnation, options.logger, options.registry);
   }

@@ -1,14 +1,15 @@
 import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { Exporter, RecordFormat } from '../../../../exporters/exporter.js';
 import type { CollectorMetrics } from '../../telemetry.js';
 import type { DropRecorder } from '../drops.js';
+import type { Keyring } from '../../storage/encryption/keyring.js';
 import { QueueFullError } from '../stage.js';
 import { BatchLedger, type LedgerBatch } from './batch-ledger.js';
 import { systemClock, type Clock } from './clock.js';
 import type { QueueConfig } from './config.js';
 import { DeadLetterBox } from './dead-letter.js';
-import { HEADER_BYTES } from './record-format.js';
 import { classify, RetryPolicy } from './retry-policy.js';
 import { addTally, emptyTally, SegmentLog, type Tally } from './segment-log.js';
 
@@ -24,6 +25,8 @@ export interface PersistentQueueOptions {
   clock?: Clock;
   /** Test seam: the jitter's random source. */
   random?: () => number;
+  /** `storage.encryption`'s keys: segment files and dead letters are sealed (AES-256-GCM). Absent: written in the clear. */
+  keyring?: Keyring;
 }
 
 interface Batch {
@@ -96,7 +99,7 @@ export class PersistentQueue {
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
     this.retry = new RetryPolicy(options.config.retry, options.random);
-    this.deadLetters = new DeadLetterBox(options.dir);
+    this.deadLetters = new DeadLetterBox(options.dir, options.keyring);
     this.logger = options.logger.child({ exporter: exporter.name });
     this.labels = { exporter: exporter.name };
     this.metrics.queueCapacityBytes.set(this.labels, options.config.max_bytes);
@@ -150,6 +153,7 @@ export class PersistentQueue {
       logger: this.logger,
       beforeWrite: this.config.full_policy === 'drop_oldest' ? (bytes) => this.makeRoom(bytes) : undefined,
       onCommit: (_first, last, added) => this.committed(last, added),
+      encryption: this.options.keyring && { keyring: this.options.keyring, context: `queue:${basename(dir)}` },
     });
     const recovered = this.log.recovery;
     addTally(this.undelivered, recovered.undelivered.records, recovered.undelivered.spans, recovered.undelivered.bytes);
@@ -180,7 +184,7 @@ export class PersistentQueue {
    */
   hasRoomFor(bytes: number): boolean {
     if (this.state !== 'running') return false;
-    const need = HEADER_BYTES + bytes;
+    const need = this.log.recordOverhead + bytes;
     if (this.config.full_policy === 'drop_oldest') return need <= this.config.max_bytes;
     return this.log.diskBytes + this.log.pendingBytes + need <= this.config.max_bytes;
   }
@@ -198,7 +202,7 @@ export class PersistentQueue {
   append(record: Uint8Array, spanCount: number, tag = 0): Promise<void> {
     if (this.state === 'new' || this.state === 'starting') return Promise.reject(new Error(`queue '${this.name}' is not started`));
     if (this.state !== 'running') return Promise.reject(this.fullError());
-    if (HEADER_BYTES + record.length > this.config.max_bytes) {
+    if (this.log.recordOverhead + record.length > this.config.max_bytes) {
       return Promise.reject(new Error(`a record of ${record.length} bytes cannot fit in exporter queue '${this.name}' (max_bytes ${this.config.max_bytes})`));
     }
     if (!this.hasRoomFor(record.length)) return Promise.reject(this.fullError());

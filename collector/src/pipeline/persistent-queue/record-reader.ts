@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { checksumMatches, decodeHeader, HEADER_BYTES, headerBytesAt, MIN_HEADER_BYTES } from './record-format.js';
+import { checksumMatches, decodeHeader, HEADER_BYTES, headerBytesAt, MIN_HEADER_BYTES, SEALED_AAD_HEADER_BYTES } from './record-format.js';
 
 export interface StoredRecord {
   seq: number;
@@ -14,6 +14,8 @@ export interface StoredRecord {
   offset: number;
   /** Header and payload bytes. */
   size: number;
+  /** Set for a sealed record: its header's authenticated bytes; `data` is then the sealed payload (segment-log.ts opens it). */
+  sealed?: Buffer;
 }
 
 export type ReadResult =
@@ -57,7 +59,9 @@ export class RecordReader {
     if (!checksumMatches(this.buf, start, header)) return { kind: 'corrupt', offset, reason: 'checksum mismatch' };
     this.position = offset + size;
     const data = this.buf.subarray(start + headerBytes, start + size);
-    return { kind: 'record', record: { seq: header.seq, spanCount: header.spanCount, tag: header.tag, format: headerBytes === HEADER_BYTES ? 2 : 1, data, offset, size } };
+    const record: StoredRecord = { seq: header.seq, spanCount: header.spanCount, tag: header.tag, format: headerBytes === HEADER_BYTES ? 2 : 1, data, offset, size };
+    if (header.sealed) record.sealed = this.buf.subarray(start, start + SEALED_AAD_HEADER_BYTES);
+    return { kind: 'record', record };
   }
 
   /** Makes [offset, offset + n) available in the buffer; false when the file ends first. */

@@ -2,8 +2,10 @@ import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isCode, syncDirectory, writeAll } from './durable-fs.js';
-import { encodeHeader, HEADER_BYTES, MAX_PAYLOAD_BYTES } from './record-format.js';
-import { RecordReader, type StoredRecord } from './record-reader.js';
+import { encodeHeader, MAX_PAYLOAD_BYTES } from './record-format.js';
+import { RecordReader, type ReadResult, type StoredRecord } from './record-reader.js';
+import { checkReadable, recordOverhead, RecordSealing } from './sealed-records.js';
+import type { AtRestEncryption } from '../../storage/encryption/envelope.js';
 
 /** Records, spans and bytes (headers included) of a set of records. */
 export interface Tally {
@@ -48,6 +50,8 @@ export interface SegmentLogOptions {
   beforeWrite?: (bytes: number) => Promise<void>;
   /** Called when records are durable and readable, before their `append` promises resolve. */
   onCommit?: (firstSeq: number, lastSeq: number, added: Tally) => void;
+  /** Seals new records (AES-256-GCM) and opens sealed ones; absent: records are written in the clear. */
+  encryption?: AtRestEncryption;
 }
 
 export interface Recovery {
@@ -94,7 +98,6 @@ interface Pending {
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.seg`;
-const recordBytes = (p: Pending): number => HEADER_BYTES + p.data.length;
 
 /** Runs async sections one at a time (the read cursor and the segment list change inside). */
 class Serial {
@@ -125,6 +128,8 @@ export class SegmentLog {
   private lastRead: number;
   private closed = false;
   private readonly serial = new Serial();
+  /** Header (and seal) bytes each record adds to its payload on disk. */
+  readonly recordOverhead: number;
 
   private constructor(
     private readonly options: SegmentLogOptions,
@@ -134,7 +139,9 @@ export class SegmentLog {
     private cursor: Cursor,
     unread: Tally,
     readonly recovery: Recovery,
+    private readonly sealing: RecordSealing | undefined,
   ) {
+    this.recordOverhead = recordOverhead(sealing);
     this.committed = segments.reduce((n, s) => n + s.size, 0);
     this.unreadTally = unread;
     this.lastRead = options.readAfter;
@@ -143,6 +150,9 @@ export class SegmentLog {
   static async open(options: SegmentLogOptions): Promise<SegmentLog> {
     const { dir, logger } = options;
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    const sealing = options.encryption ? new RecordSealing(options.encryption) : undefined;
+    /** The newest record was not sealed under the primary key: new records go to a new segment, so old keys' segments can be deleted. */
+    let lastNotPrimary = false;
     const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
     const segments: Segment[] = [];
     const undelivered = emptyTally();
@@ -178,6 +188,8 @@ export class SegmentLog {
             break;
           }
           const rec = r.record;
+          if (rec.seq > options.ackedSeq) checkReadable(rec, sealing, `the log in ${dir}`);
+          lastNotPrimary = sealing !== undefined && !sealing.isPrimary(rec);
           segment.size = rec.offset + rec.size;
           segment.records++;
           segment.spans += rec.spanCount;
@@ -200,11 +212,11 @@ export class SegmentLog {
     }
 
     const nextSeq = Math.max(lastSeq + 1, options.minNextSeq, 1);
-    if (segments.length === 0) segments.push(await createSegment(dir, nextSeq));
+    if (segments.length === 0 || (lastNotPrimary && segments[segments.length - 1].records > 0)) segments.push(await createSegment(dir, nextSeq));
     const active = segments[segments.length - 1];
     cursor ??= { segment: active, position: active.size, consumed: { records: active.records, spans: active.spans, bytes: active.size } };
     const writeFh = await open(active.path, 'r+');
-    return new SegmentLog(options, segments, writeFh, nextSeq, cursor, unread, { undelivered, truncatedBytes, lastSeq, maxTag });
+    return new SegmentLog(options, segments, writeFh, nextSeq, cursor, unread, { undelivered, truncatedBytes, lastSeq, maxTag }, sealing);
   }
 
   /** Bytes of committed records in the segment files. */
@@ -241,7 +253,7 @@ export class SegmentLog {
     return new Promise<number>((resolve, reject) => {
       const entry: Pending = { data, spanCount, tag, resolve, reject };
       this.waiting.push(entry);
-      this.pending += recordBytes(entry);
+      this.pending += this.recordBytes(entry);
       // Started a microtask later, so that appends made in the same tick share the first write too.
       this.writing ??= Promise.resolve().then(() => this.drain());
     });
@@ -290,7 +302,11 @@ export class SegmentLog {
         try {
           const reader = new RecordReader(fh, 0);
           for (;;) {
-            const r = await reader.next(segment.size);
+            const r = this.opened(await reader.next(segment.size));
+            if (r.kind === 'corrupt') {
+              this.options.logger.error({ segment: segment.path, offset: r.offset, reason: r.reason }, 'queue: record damaged on disk; the rest of the segment is skipped');
+              break;
+            }
             if (r.kind !== 'record' || r.record.seq > last) break;
             const rec = r.record;
             if (rec.seq < first) continue;
@@ -385,7 +401,20 @@ export class SegmentLog {
    * write rejects its records, cuts the file back to its committed size and leaves seqs unused,
    * so the log stays valid and the next group writes over the failed bytes.
    */
+  private recordBytes(p: Pending): number {
+    return this.recordOverhead + p.data.length;
+  }
+
+  /** A read record with its payload decrypted; a sealed record that does not open is damage, like a bad CRC. */
+  private opened(r: ReadResult): ReadResult {
+    if (r.kind !== 'record' || r.record.sealed === undefined) return r;
+    if (!this.sealing) return { kind: 'corrupt', offset: r.record.offset, reason: 'encrypted record and storage.encryption is off' };
+    const o = this.sealing.open(r.record);
+    return 'record' in o ? { kind: 'record', record: o.record } : { kind: 'corrupt', offset: r.record.offset, reason: o.reason };
+  }
+
   private async writeGroup(group: Pending[]): Promise<void> {
+    const recordBytes = (p: Pending) => this.recordBytes(p);
     const limit = this.options.segmentBytes;
     let i = 0;
     while (i < group.length) {
@@ -408,7 +437,13 @@ export class SegmentLog {
         const segment = this.active;
         const first = this.nextSeq;
         const buffers: Uint8Array[] = [];
-        chunk.forEach((p, k) => buffers.push(encodeHeader(first + k, p.spanCount, p.data, p.tag), p.data));
+        if (this.sealing) {
+          let offset = segment.size;
+          chunk.forEach((p, k) => {
+            for (const part of this.sealing!.seal(first + k, p.spanCount, p.data, p.tag, offset)) buffers.push(part);
+            offset += recordBytes(p);
+          });
+        } else chunk.forEach((p, k) => buffers.push(encodeHeader(first + k, p.spanCount, p.data, p.tag), p.data));
         await writeAll(this.writeFh, buffers, segment.size);
         await this.writeFh.datasync();
         const last = first + chunk.length - 1;
@@ -471,7 +506,7 @@ export class SegmentLog {
         c.fh = await open(segment.path, 'r');
         c.reader = new RecordReader(c.fh, c.position);
       }
-      const r = await c.reader.next(segment.size);
+      const r = this.opened(await c.reader.next(segment.size));
       if (r.kind === 'record') return (c.peeked = r.record);
       if (r.kind === 'end') {
         if (active) return undefined;

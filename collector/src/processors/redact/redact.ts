@@ -1,11 +1,12 @@
 import { Counter } from 'prom-client';
-import type { InstrumentationScope, Resource, Span } from '../../model/span.js';
+import type { AttributeKinds, Attributes, InstrumentationScope, Resource, Span } from '../../model/span.js';
 import type { DropRecorder } from '../../pipeline/drops.js';
 import type { Consumer } from '../../pipeline/stage.js';
 import type { Processor, ProcessorContext } from '../processor.js';
 import type { Action, RedactConfig } from './config.js';
 import { REDACTED_ATTRIBUTE, REDACTED_KEYS_ATTRIBUTE } from './key-rules.js';
 import { applyEdits, Redactor, type Tally } from './redactor.js';
+import { StructuredValueKeys } from './structured-value-keys.js';
 
 /** What redacting a shared object (resource, scope) gave: the copy to use and what was done. */
 interface SharedResult<T> {
@@ -25,6 +26,8 @@ interface SharedResult<T> {
  */
 export class RedactProcessor implements Processor {
   private readonly redactor: Redactor | undefined;
+  /** The key rules inside kvlist and array values, which the Redactor searches only as text. */
+  private readonly valueKeys: StructuredValueKeys;
   private readonly resources = new WeakMap<Resource, SharedResult<Resource>>();
   private readonly scopes = new WeakMap<InstrumentationScope, SharedResult<InstrumentationScope>>();
   private readonly metrics: MetricsBatch;
@@ -37,6 +40,7 @@ export class RedactProcessor implements Processor {
     context: ProcessorContext,
   ) {
     this.redactor = config.enabled ? new Redactor(config) : undefined;
+    this.valueKeys = new StructuredValueKeys(config);
     this.metrics = new MetricsBatch(context);
     this.tally = new Recorder(this.metrics);
     this.masked = new MaskedValues(context.drops);
@@ -72,24 +76,32 @@ export class RedactProcessor implements Processor {
     span.scope = scope.value;
     tally.merge(scope);
 
-    const edits = redactor.planAttributes(span.attributes, span.attributeKinds, '', tally);
-    if (edits) applyEdits(span, edits);
+    this.redactAttributes(span, '', redactor, tally);
     if (this.config.span_names) span.name = redactor.text(span.name, 'span.name', tally) ?? span.name;
     span.statusMessage = redactor.text(span.statusMessage, 'status.message', tally) ?? span.statusMessage;
     for (const event of span.events) {
       event.name = redactor.text(event.name, 'event.name', tally) ?? event.name;
-      const eventEdits = redactor.planAttributes(event.attributes, event.attributeKinds, `event[${event.name}].`, tally);
-      if (eventEdits) applyEdits(event, eventEdits);
+      this.redactAttributes(event, `event[${event.name}].`, redactor, tally);
     }
     for (const link of span.links) {
-      const linkEdits = redactor.planAttributes(link.attributes, link.attributeKinds, 'link.', tally);
-      if (linkEdits) applyEdits(link, linkEdits);
+      this.redactAttributes(link, 'link.', redactor, tally);
     }
     if (tally.count > 0) {
       this.mark(span, tally);
       // Resource and scope redactions count once per span: each stored span carries them.
       this.masked.add(span.resource.serviceName, tally.count);
     }
+  }
+
+  /**
+   * Redacts attributes the span owns: key rules inside kvlist/array values first (as for log
+   * records: `drop` masks there, and the value keeps its kind), then the Redactor's plan.
+   */
+  private redactAttributes(holder: { attributes: Attributes; attributeKinds?: AttributeKinds }, prefix: string, redactor: Redactor, tally: Tally): void {
+    const nested = this.valueKeys.attributes(holder.attributes, holder.attributeKinds, prefix, tally);
+    if (nested) holder.attributes = nested;
+    const edits = redactor.planAttributes(holder.attributes, holder.attributeKinds, prefix, tally);
+    if (edits) applyEdits(holder, edits);
   }
 
   /** The redacted copy of a shared object (or the object itself when nothing changed), made once. */
@@ -103,11 +115,12 @@ export class RedactProcessor implements Processor {
     let result = cache.get(original);
     if (!result) {
       const recorder = new Recorder(this.metrics);
-      const edits = redactor.planAttributes(original.attributes, original.attributeKinds, prefix, recorder);
+      const nested = this.valueKeys.attributes(original.attributes, original.attributeKinds, prefix, recorder);
+      const edits = redactor.planAttributes(nested ?? original.attributes, original.attributeKinds, prefix, recorder);
       let value = original;
-      if (edits) {
-        value = { ...original, attributes: { ...original.attributes } };
-        applyEdits(value, edits);
+      if (edits || nested) {
+        value = { ...original, attributes: nested ?? { ...original.attributes } };
+        if (edits) applyEdits(value, edits);
         fix?.(value);
       }
       result = { value, count: recorder.count, keys: [...recorder.keys] };

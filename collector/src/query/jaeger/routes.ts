@@ -65,7 +65,7 @@ export function registerJaegerRoutes(app: FastifyInstance, deps: JaegerRouteDeps
       jaeger.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
         const status = err instanceof QueryParamError ? 400 : err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
         if (status === 500) req.log.error({ err }, 'Jaeger API request failed');
-        return reply.code(status).send(respond(null, 0, [{ code: status, msg: status === 500 ? `internal error: ${err.message}` : err.message }]));
+        return reply.code(status).send(respond(null, 0, [{ code: status, msg: status === 500 ? `internal error (request ${req.id}): the collector's log has the details` : err.message }]));
       });
 
       jaeger.get('/services', { schema: servicesSchema }, async (req) => {

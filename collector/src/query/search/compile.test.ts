@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSearch, MAX_ANCESTOR_DEPTH, type SearchBounds } from './compile.js';
+import { compileSearch, compileSpanDurations, compileTraceCount, MAX_ANCESTOR_DEPTH, type SearchBounds } from './compile.js';
 import { parseSearch } from './parse.js';
 
 const TABLE = '`db`.`otel_traces`';
@@ -84,5 +84,27 @@ describe('attributes the grammar does not write (Jaeger tag search)', () => {
     }
     expect(tag('scope', 'k', 'v').sql).toContain('ScopeAttributes[{p2:String}] = {p3:String}');
     expect(tag('event', 'k', 'v').sql).toContain('arrayExists(ev -> mapContains(ev, {p2:String}) AND ev[{p2:String}] = {p3:String}, Events.Attributes)');
+  });
+});
+
+describe('compileTraceCount and compileSpanDurations (trace-based assertions)', () => {
+  it('keep every user value in parameters, and count in the engine', () => {
+    for (const bad of HOSTILE) {
+      const quoted = JSON.stringify(bad);
+      const expr = parseSearch(`{ name = ${quoted} } AND resource.ci.run.id = ${quoted}`);
+      const spans = parseSearch(`{ span.${quoted} = ${quoted} }`);
+      const compiled = [
+        compileTraceCount(expr, BOUNDS),
+        compileTraceCount(undefined, BOUNDS),
+        ...Object.values(compileSpanDurations(spans.type === 'spans' ? spans.where : (undefined as never), expr, BOUNDS, { limit: 10, minDurationNs: 5n })),
+      ];
+      for (const { sql, params } of compiled) {
+        expect(sql).not.toContain(bad);
+        expect(sql).not.toContain('DROP');
+        for (const value of Object.values(params)) expect(typeof value === 'string' || typeof value === 'number' || Array.isArray(value)).toBe(true);
+      }
+    }
+    expect(compileTraceCount(undefined, BOUNDS).sql).toMatch(/^SELECT uniqExact\(TraceId\) AS traces, count\(\) AS spans FROM `db`.`otel_traces` WHERE Timestamp >= /);
+    expect(compileTraceCount(parseSearch('status = error'), BOUNDS).sql).toContain('HAVING countIf(');
   });
 });

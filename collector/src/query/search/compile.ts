@@ -51,13 +51,12 @@ function traceDurationNs(): string {
 
 export function compileSearch(expr: TraceExpr, bounds: SearchBounds): CompiledSearch {
   const p = new Params(bounds.hot ?? activeHotColumns());
-  const window = `Timestamp >= fromUnixTimestamp64Nano(${p.add(bounds.startNs.toString(), 'Int64')}) AND Timestamp <= fromUnixTimestamp64Nano(${p.add(bounds.endNs.toString(), 'Int64')})`;
+  const window = windowSql(bounds, p);
   const having = [traceSql(expr, p)];
   if (bounds.after) {
     having.push(`(min(Timestamp), TraceId) < (fromUnixTimestamp64Nano(${p.add(bounds.after.startNs.toString(), 'Int64')}), ${p.add(bounds.after.traceId, 'String')})`);
   }
-  const prefilter = necessarySpanCondition(expr, p);
-  const where = prefilter ? `${window} AND TraceId IN (SELECT TraceId FROM ${bounds.table} WHERE ${window} AND ${prefilter})` : window;
+  const where = candidatesSql(expr, window, bounds.table, p);
   const sql = `SELECT ${SUMMARY}
 FROM ${bounds.table}
 WHERE ${where}
@@ -66,6 +65,66 @@ HAVING ${having.join(' AND ')}
 ORDER BY min(Timestamp) DESC, TraceId DESC
 LIMIT ${p.add(bounds.limit, 'UInt32')}`;
   return { sql, params: p.values };
+}
+
+/** Where the window is as a condition on `Timestamp`. */
+function windowSql(bounds: Pick<SearchBounds, 'startNs' | 'endNs'>, p: Params): string {
+  return `Timestamp >= fromUnixTimestamp64Nano(${p.add(bounds.startNs.toString(), 'Int64')}) AND Timestamp <= fromUnixTimestamp64Nano(${p.add(bounds.endNs.toString(), 'Int64')})`;
+}
+
+/** The window, narrowed to candidate traces by the prefilter when the expression implies one. */
+function candidatesSql(expr: TraceExpr | undefined, window: string, table: string, p: Params): string {
+  const prefilter = expr === undefined ? undefined : necessarySpanCondition(expr, p);
+  return prefilter ? `${window} AND TraceId IN (SELECT TraceId FROM ${table} WHERE ${window} AND ${prefilter})` : window;
+}
+
+export type CountBounds = Omit<SearchBounds, 'limit' | 'after'>;
+
+/**
+ * How many traces match `expr` in the window (every trace with a span in it when undefined) and
+ * how many spans they have there: `SELECT traces, spans` (one row). The assertions' counts
+ * (query/assert/) are aggregated here, in the engine, never by reading the traces.
+ */
+export function compileTraceCount(expr: TraceExpr | undefined, bounds: CountBounds): CompiledSearch {
+  const p = new Params(bounds.hot ?? activeHotColumns());
+  const window = windowSql(bounds, p);
+  // Every trace of the window: no grouping needed.
+  if (expr === undefined) return { sql: `SELECT uniqExact(TraceId) AS traces, count() AS spans FROM ${bounds.table} WHERE ${window}`, params: p.values };
+  const sql = `SELECT count() AS traces, sum(spans) AS spans FROM (
+SELECT TraceId, count() AS spans FROM ${bounds.table}
+WHERE ${candidatesSql(expr, window, bounds.table, p)}
+GROUP BY TraceId
+HAVING ${traceSql(expr, p)})`;
+  return { sql, params: p.values };
+}
+
+/** Quantiles of `compileSpanDurations`, in the order its `quantiles` column holds them. */
+export const DURATION_QUANTILES = [0.5, 0.95, 0.99] as const;
+
+/**
+ * Durations of the spans matching `spans` inside the traces matching `within`: one row
+ * `{spans, quantiles: [p50, p95, p99], max}` (nanoseconds; exact quantiles interpolated between
+ * the two nearest durations, as numpy's default and Excel's PERCENTILE.INC) — and a second
+ * query for the slowest of those spans from `minDurationNs` up, with their trace IDs.
+ */
+export function compileSpanDurations(
+  spans: SpanExpr,
+  within: TraceExpr,
+  bounds: CountBounds,
+  slowest: { limit: number; minDurationNs: bigint },
+): { stats: CompiledSearch; slowest: CompiledSearch } {
+  const build = (select: string, tail: string): CompiledSearch => {
+    const p = new Params(bounds.hot ?? activeHotColumns());
+    const window = windowSql(bounds, p);
+    const traces = `SELECT TraceId FROM ${bounds.table} WHERE ${candidatesSql(within, window, bounds.table, p)} GROUP BY TraceId HAVING ${traceSql(within, p)}`;
+    const sql = `SELECT ${select} FROM ${bounds.table}
+WHERE ${window} AND ${spanSql(spans, p)} AND TraceId IN (${traces})${tail.replace('{min}', () => p.add(slowest.minDurationNs.toString(), 'UInt64')).replace('{limit}', () => p.add(slowest.limit, 'UInt32'))}`;
+    return { sql, params: p.values };
+  };
+  return {
+    stats: build(`count() AS spans, quantilesExactInclusive(${DURATION_QUANTILES.join(', ')})(Duration) AS quantiles, max(Duration) AS max`, ''),
+    slowest: build('TraceId AS traceId, SpanId AS spanId, ServiceName AS serviceName, SpanName AS name, Duration AS durationNano', ' AND Duration >= {min}\nORDER BY Duration DESC, TraceId, SpanId LIMIT {limit}'),
+  };
 }
 
 /** Named query parameters `p0`, `p1`, … with their ClickHouse types. */

@@ -38,7 +38,11 @@ export class SearchCursorError extends Error {
 export const SEARCH_SETTINGS = { output_format_json_quote_64bit_integers: 1, max_execution_time: 30, max_memory_usage: String(1024 * 1024 * 1024) } as const;
 
 export async function runSearch(client: ClickHouseClient, request: SearchRequest): Promise<SearchAnswer> {
-  const expr = parseSearch(request.q);
+  return runSearchExpr(client, parseSearch(request.q), request);
+}
+
+/** The same for an expression already parsed (or put together from parsed ones: query/assert/). */
+export async function runSearchExpr(client: ClickHouseClient, expr: TraceExpr, request: Omit<SearchRequest, 'q'>): Promise<SearchAnswer> {
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
   const { sql, params } = compileSearch(expr, { table: request.table, startNs: request.startNs, endNs: request.endNs, limit: request.limit, after });
   let rows: Array<Omit<TraceSummary, 'spanCount' | 'errorCount'> & { spanCount: string; errorCount: string }>;
@@ -64,7 +68,7 @@ export function decodeCursor(cursor: string): { startNs: bigint; traceId: string
 }
 
 /** The engine refused a regex (re2 syntax differs from JavaScript's): point at the first regex of the query. */
-function regexError(err: unknown, expr: TraceExpr): SearchSyntaxError | undefined {
+export function regexError(err: unknown, expr: TraceExpr): SearchSyntaxError | undefined {
   const message = err instanceof Error ? err.message : '';
   if (!/cannot compile re2|CANNOT_COMPILE_REGEXP/i.test(message)) return undefined;
   const regexes = collectRegexes(expr);
@@ -73,7 +77,7 @@ function regexError(err: unknown, expr: TraceExpr): SearchSyntaxError | undefine
   return new SearchSyntaxError(culprit?.column ?? 1, `invalid regex (re2 syntax): ${detail}`);
 }
 
-function collectRegexes(e: TraceExpr): Array<Value & { type: 'string' }> {
+export function collectRegexes(e: TraceExpr): Array<Value & { type: 'string' }> {
   const regexes = (c: Comparison<unknown>) => (c.op === '=~' || c.op === '!~' ? c.values.filter((v): v is Value & { type: 'string' } => v.type === 'string') : []);
   const inSpans = (s: SpanExpr): Array<Value & { type: 'string' }> =>
     s.type === 'compare' ? regexes(s) : s.type === 'not' ? inSpans(s.expr) : [...inSpans(s.left), ...inSpans(s.right)];

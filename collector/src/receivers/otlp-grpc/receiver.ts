@@ -7,12 +7,15 @@ import type { Ingest } from '../ingest.js';
 import { RequestTooLargeError } from '../otlp/errors.js';
 import { OtlpDecodeError, type DecodeOptions } from '../otlp/proto-decoder.js';
 import { encodeExportTraceResponse } from '../otlp/response.js';
+import { encodeExportLogsResponse } from '../otlp/logs-response.js';
+import { LogsUnimplementedError, type LogIngest } from '../../logs/log-ingest.js';
 import { GrpcCode, encodeRpcStatus } from '../rpc-status.js';
 import type { OtlpGrpcConfig } from './config.js';
 import { GrpcError } from './status.js';
 import { GrpcUnaryServer, type UnaryCall } from './unary-server.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
 export interface OtlpGrpcReceiverOptions {
   /** Ingest authentication (bearer token in the `authorization` metadata); none when absent. */
@@ -23,6 +26,8 @@ export interface OtlpGrpcReceiverOptions {
   inFlight?: InFlightBudget;
   /** The retention (and a clock, in tests) the decoders check spans' ages against; no age check when absent. */
   decode?: DecodeOptions;
+  /** Where LogsService/Export goes (logs/log-ingest.ts); absent: UNIMPLEMENTED, this receiver takes no logs. */
+  logs?: LogIngest;
 }
 
 /**
@@ -52,6 +57,7 @@ export class OtlpGrpcReceiver {
       logger,
     );
     this.server.handle(EXPORT_PATH, (call) => this.export(call));
+    this.server.handle(LOGS_EXPORT_PATH, (call) => this.exportLogs(call));
   }
 
   async start(): Promise<void> {
@@ -89,28 +95,72 @@ export class OtlpGrpcReceiver {
     try {
       await this.ingest.accept('grpc', decoded, { principal, remoteAddress: call.remoteAddress, bytes: message.length });
     } catch (err) {
-      if (err instanceof RequestTooLargeError) throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message);
-      if (err instanceof QueueFullError) {
-        throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
-      }
-      if (err instanceof PipelineUnavailableError) {
-        this.logger.error({ err }, 'OTLP/gRPC export failed in the pipeline; the client is told to retry');
-        throw new GrpcError(GrpcCode.UNAVAILABLE, err.message, encodeRpcStatus(GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds));
-      }
-      this.logger.error({ err }, 'OTLP/gRPC export failed');
-      throw new GrpcError(GrpcCode.INTERNAL, 'internal error');
+      throw this.acceptError(err, 'export');
     }
     return Buffer.from(encodeExportTraceResponse(decoded.rejectedSpans, decoded.rejectionMessage));
   }
 
-  private async authenticate(call: UnaryCall) {
+  /** LogsService/Export: as export(), with the logs decoder and ExportLogsServiceResponse. */
+  private async exportLogs(call: UnaryCall): Promise<Buffer> {
+    const logs = this.options.logs;
+    if (!logs) throw new GrpcError(GrpcCode.UNIMPLEMENTED, 'this collector does not take logs');
+    const principal = await this.authenticate(call, (reason) => logs.refused('grpc', reason));
+    try {
+      logs.checkAvailable('grpc');
+    } catch (err) {
+      if (err instanceof LogsUnimplementedError) throw new GrpcError(GrpcCode.UNIMPLEMENTED, err.message);
+      throw err;
+    }
+    let message: Buffer;
+    try {
+      message = await call.readMessage();
+    } catch (err) {
+      if (err instanceof InFlightBudgetExceededError) {
+        throw new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
+      }
+      if (err instanceof GrpcError && err.code === GrpcCode.RESOURCE_EXHAUSTED && !err.details) logs.refused('grpc', 'too_large');
+      else if (err instanceof GrpcError && err.code === GrpcCode.INTERNAL) logs.refused('grpc', 'malformed');
+      throw err;
+    }
+    let decoded;
+    try {
+      decoded = await logs.decodeProtobuf(message, this.options.decode);
+    } catch (err) {
+      logs.refused('grpc', 'malformed');
+      throw new GrpcError(GrpcCode.INVALID_ARGUMENT, err instanceof OtlpDecodeError ? err.message : `could not decode request: ${String(err)}`);
+    }
+    try {
+      await logs.accept('grpc', decoded, { principal, remoteAddress: call.remoteAddress, bytes: message.length });
+    } catch (err) {
+      if (err instanceof LogsUnimplementedError) throw new GrpcError(GrpcCode.UNIMPLEMENTED, err.message);
+      throw this.acceptError(err, 'logs export');
+    }
+    return Buffer.from(encodeExportLogsResponse(decoded.rejectedRecords, decoded.rejectionMessage));
+  }
+
+  /** What the client is told when the pipeline refuses or fails an export (spans and logs alike). */
+  private acceptError(err: unknown, what: string): GrpcError {
+    // No RetryInfo: OTLP clients do not retry RESOURCE_EXHAUSTED without it, and this request would fail again.
+    if (err instanceof RequestTooLargeError) return new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message);
+    if (err instanceof QueueFullError) {
+      return new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, err.message, encodeRpcStatus(GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds));
+    }
+    if (err instanceof PipelineUnavailableError) {
+      this.logger.error({ err }, `OTLP/gRPC ${what} failed in the pipeline; the client is told to retry`);
+      return new GrpcError(GrpcCode.UNAVAILABLE, err.message, encodeRpcStatus(GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds));
+    }
+    this.logger.error({ err }, `OTLP/gRPC ${what} failed`);
+    return new GrpcError(GrpcCode.INTERNAL, 'internal error');
+  }
+
+  private async authenticate(call: UnaryCall, refused: (reason: 'unauthenticated' | 'permission_denied') => void = (reason) => this.ingest.refused('grpc', reason)) {
     if (!this.options.auth) return undefined;
     const header = call.headers.authorization;
     try {
       return await this.options.auth(typeof header === 'string' ? header : undefined);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      this.ingest.refused('grpc', err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
+      refused(err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
       throw new GrpcError(err.statusCode === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED, err.message);
     }
   }

@@ -9,6 +9,9 @@ import { RequestTooLargeError } from '../otlp/errors.js';
 import { OtlpDecodeError, type DecodeOptions } from '../otlp/proto-decoder.js';
 import { decodeJsonBody } from '../otlp/json-decoder.js';
 import { encodeExportTraceResponse, exportTraceResponseJson } from '../otlp/response.js';
+import { encodeExportLogsResponse, exportLogsResponseJson } from '../otlp/logs-response.js';
+import type { DecodedLogs } from '../otlp/log-validation.js';
+import { LogsUnimplementedError, type LogIngest } from '../../logs/log-ingest.js';
 import { GrpcCode, encodeRpcStatus, rpcStatusJson } from '../rpc-status.js';
 import { BodyError, readBody } from './body.js';
 import type { OtlpHttpConfig } from './config.js';
@@ -28,6 +31,8 @@ export interface OtlpHttpReceiverOptions {
   inFlight?: InFlightBudget;
   /** The retention (and a clock, in tests) the decoders check spans' ages against; no age check when absent. */
   decode?: DecodeOptions;
+  /** Where `POST /v1/logs` goes (logs/log-ingest.ts); absent: 501, this receiver takes no logs. */
+  logs?: LogIngest;
 }
 
 /**
@@ -58,7 +63,10 @@ export class OtlpHttpReceiver {
       onConnectionRefused: options.onConnectionRefused,
     });
     this.inFlight = options.inFlight ?? new InFlightBudget(DEFAULT_MAX_IN_FLIGHT_BYTES);
-    if (config.corsOrigins?.length) registerCors(this.server, '/v1/traces', config.corsOrigins);
+    if (config.corsOrigins?.length) {
+      registerCors(this.server, '/v1/traces', config.corsOrigins);
+      registerCors(this.server, '/v1/logs', config.corsOrigins);
+    }
     // Released on every path: the response's 'close' comes after it is sent, and when the connection is cut.
     this.server.addHook('onRequest', (req, reply, done) => {
       const reservation = this.inFlight.open('http');
@@ -80,6 +88,8 @@ export class OtlpHttpReceiver {
     });
     // Authentication in onRequest: before the body is read, let alone decompressed or decoded.
     this.server.post('/v1/traces', { onRequest: (req, reply) => this.authenticate(req, reply) }, (req, reply) => this.export(req, reply));
+    // Logs through the same authenticator, TLS, connection limits, body limits and decompressors.
+    this.server.post('/v1/logs', { onRequest: (req, reply) => this.authenticate(req, reply) }, (req, reply) => this.exportLogs(req, reply));
     this.server.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
       if (err instanceof InFlightBudgetExceededError) {
         // Backpressure, counted by the budget. The rest of the body is discarded: the connection is not reused.
@@ -89,16 +99,16 @@ export class OtlpHttpReceiver {
       }
       const status = err instanceof BodyError ? err.statusCode : err.statusCode === 415 ? 415 : (err.statusCode ?? 500);
       const reason = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'malformed';
-      this.ingest.refused('http', reason);
+      this.refused(req, reason);
       const message =
         status === 415 && !(err instanceof BodyError)
-          ? `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use ${PROTOBUF} or ${JSON_TYPE})`
+          ? `unsupported Content-Type '${(req.headers['content-type'] ?? '').slice(0, 100)}' (use ${PROTOBUF} or ${JSON_TYPE})`
           : err.message;
       if (status >= 500) req.log.error({ err }, 'OTLP/HTTP request failed');
       return sendStatus(req, reply, status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, message);
     });
     this.server.setNotFoundHandler((req, reply) =>
-      sendStatus(req, reply, 404, GrpcCode.INVALID_ARGUMENT, `no route ${req.method} ${req.url}; OTLP traces go to POST /v1/traces`),
+      sendStatus(req, reply, 404, GrpcCode.INVALID_ARGUMENT, `no route ${req.method} ${req.url}; OTLP traces go to POST /v1/traces, logs to POST /v1/logs`),
     );
   }
 
@@ -118,7 +128,7 @@ export class OtlpHttpReceiver {
       if (principal) this.principals.set(req, principal);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      this.ingest.refused('http', err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
+      this.refused(req, err.statusCode === 401 ? 'unauthenticated' : 'permission_denied');
       if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer');
       // Not waiting for a body we will not read: the connection is not reused.
       reply.header('connection', 'close');
@@ -159,6 +169,58 @@ export class OtlpHttpReceiver {
     if (json) return reply.code(200).type(JSON_TYPE).send(exportTraceResponseJson(decoded.rejectedSpans, decoded.rejectionMessage));
     return reply.code(200).type(PROTOBUF).send(Buffer.from(encodeExportTraceResponse(decoded.rejectedSpans, decoded.rejectionMessage)));
   }
+
+  /** A request refused whole, counted with the spans' or the logs' metrics by its path. */
+  private refused(req: FastifyRequest, reason: 'malformed' | 'too_large' | 'unsupported_media_type' | 'unauthenticated' | 'permission_denied'): void {
+    if (isLogsPath(req)) this.options.logs?.refused('http', reason);
+    else this.ingest.refused('http', reason);
+  }
+
+  /** `POST /v1/logs`: as export(), with the logs decoders and ExportLogsServiceResponse. */
+  private async exportLogs(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const logs = this.options.logs;
+    if (!logs) return sendStatus(req, reply, 501, GrpcCode.UNIMPLEMENTED, 'this collector does not take logs');
+    try {
+      logs.checkAvailable('http');
+    } catch (err) {
+      if (!(err instanceof LogsUnimplementedError)) throw err;
+      return sendStatus(req, reply, 501, GrpcCode.UNIMPLEMENTED, err.message);
+    }
+    const body = req.body;
+    if (!Buffer.isBuffer(body)) {
+      logs.refused('http', 'unsupported_media_type');
+      return sendStatus(req, reply, 415, GrpcCode.INVALID_ARGUMENT, `missing Content-Type (use ${PROTOBUF} or ${JSON_TYPE})`);
+    }
+    const json = isJson(req);
+    let decoded: DecodedLogs;
+    try {
+      decoded = json ? logs.decodeJson(body, this.options.decode) : await logs.decodeProtobuf(body, this.options.decode);
+    } catch (err) {
+      if (!(err instanceof OtlpDecodeError)) throw err;
+      logs.refused('http', 'malformed');
+      return sendStatus(req, reply, 400, GrpcCode.INVALID_ARGUMENT, err.message);
+    }
+    try {
+      await logs.accept('http', decoded, { principal: this.principals.get(req), remoteAddress: req.socket.remoteAddress, bytes: body.length });
+    } catch (err) {
+      if (err instanceof LogsUnimplementedError) return sendStatus(req, reply, 501, GrpcCode.UNIMPLEMENTED, err.message);
+      if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
+      if (err instanceof PipelineUnavailableError) {
+        req.log.error({ err }, 'OTLP/HTTP logs export failed in the pipeline; the client is told to retry');
+        reply.header('retry-after', String(err.retryAfterSeconds));
+        return sendStatus(req, reply, 503, GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds);
+      }
+      if (!(err instanceof QueueFullError)) throw err;
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
+    }
+    if (json) return reply.code(200).type(JSON_TYPE).send(exportLogsResponseJson(decoded.rejectedRecords, decoded.rejectionMessage));
+    return reply.code(200).type(PROTOBUF).send(Buffer.from(encodeExportLogsResponse(decoded.rejectedRecords, decoded.rejectionMessage)));
+  }
+}
+
+function isLogsPath(req: FastifyRequest): boolean {
+  return req.url === '/v1/logs' || req.url.startsWith('/v1/logs?');
 }
 
 function isJson(req: FastifyRequest): boolean {

@@ -112,6 +112,9 @@ type RejectionReason = SpanRejection['reason'];
  */
 export class RejectionLog {
   count = 0;
+  /** What the message calls one rejected item: `span`, or `log record` for the logs decoders. */
+  constructor(private readonly noun = 'span') {}
+
   private readonly detailed: Rejection[] = [];
   /** Summary → spans, in first-seen order. */
   private readonly summarized = new Map<string, number>();
@@ -148,16 +151,16 @@ export class RejectionLog {
   message(): string {
     const parts = this.detailed.map((r) => {
       const scope = r.scope === undefined ? '' : ` of scope '${truncate(r.scope.name, MAX_SCOPE_NAME_IN_MESSAGE)}'`;
-      const spans = r.spanIndex >= 0 ? `span ${r.spanIndex}` : `${r.count} span${r.count === 1 ? '' : 's'}`;
+      const spans = r.spanIndex >= 0 ? `${this.noun} ${r.spanIndex}` : `${r.count} ${this.noun}${r.count === 1 ? '' : 's'}`;
       return `${spans}${scope}: ${r.reason}`;
     });
     let told = this.detailed.reduce((sum, r) => sum + r.count, 0);
     for (const [summary, count] of this.summarized) {
-      parts.push(`${count} span${count === 1 ? '' : 's'} ${summary}`);
+      parts.push(`${count} ${this.noun}${count === 1 ? '' : 's'} ${summary}`);
       told += count;
     }
     const more = this.count - told;
-    if (more > 0) parts.push(`and ${more} more rejected span${more === 1 ? '' : 's'}`);
+    if (more > 0) parts.push(`and ${more} more rejected ${this.noun}${more === 1 ? '' : 's'}`);
     return parts.join('; ');
   }
 

@@ -17,10 +17,11 @@ export class OtlpDecodeError extends Error {
  * Receivers answer 413 / RESOURCE_EXHAUSTED without a retry hint: the same request would fail again.
  */
 export class RequestTooLargeError extends Error {
-  constructor(rowBytes: number, limitBytes: number) {
+  /** `noun`: what one row holds, `span` or `log record` (the logs path), as the message names it. */
+  constructor(rowBytes: number, limitBytes: number, noun = 'span') {
     super(
-      `the request would take more than ${limitBytes} bytes as storage rows (at least ${rowBytes}; every span repeats its resource's and scope's attributes), ` +
-        'over receivers.otlp.max_in_flight_mib: send fewer spans per request or smaller resource attributes',
+      `the request would take more than ${limitBytes} bytes as storage rows (at least ${rowBytes}; every ${noun} repeats its resource's and scope's attributes), ` +
+        `over receivers.otlp.max_in_flight_mib: send fewer ${noun}s per request or smaller resource attributes`,
     );
     this.name = 'RequestTooLargeError';
   }

@@ -699,3 +699,56 @@ function kvlistAsJson(obj: JsonObject, depth: number): string | undefined {
   });
   return builder.finish();
 }
+
+// ---------------------------------------------------------------------------------------
+// Shared with the OTLP/JSON logs decoder (logs-json-decoder.ts): the same request state, the same
+// readers and scalars, so both signals follow one JSON mapping.
+
+export type { JsonObject };
+
+/**
+ * Decodes a body as decodeJsonBody does (UTF-8 check, JSON.parse, the exact parse again when an
+ * integer past 2^53 is met, shape errors as OtlpDecodeError naming the JSON path), with `read`
+ * in place of the trace request's reader; `longValues` says whether an attribute value may be
+ * over `maxAttributeValueBytes` (value-limit.ts).
+ */
+export function decodeJsonRequest<T>(body: Uint8Array, maxAttributeValueBytes: number, read: (request: JsonObject) => T): { result: T; longValues: boolean } {
+  const text = jsonText(body);
+  const run = (parse: (text: string) => unknown) => {
+    longValues = false;
+    longValueLimit = longValueChars(maxAttributeValueBytes);
+    try {
+      return { result: read(asObject(parseText(text, parse))), longValues };
+    } catch (err) {
+      if (err instanceof JsonShapeError) throw new OtlpDecodeError(`${err.path()}: ${err.message}`);
+      throw err;
+    }
+  };
+  try {
+    numberSource = 'json-parse';
+    return run(JSON.parse);
+  } catch (err) {
+    if (!(err instanceof RoundedNumberFound)) throw err;
+    numberSource = 'exact';
+    return run(parseJsonExact);
+  } finally {
+    numberSource = 'caller';
+  }
+}
+
+/** The first field with a lone surrogate since the last reset ('' for none). */
+export function invalidTextSeen(): string {
+  return invalidText;
+}
+
+export function resetInvalidText(value = ''): void {
+  invalidText = value;
+}
+
+/** A top-level AnyValue as AsString() renders it, with its kind (undefined for a string). */
+export function anyValueOf(obj: JsonObject): { text: string; kind: ValueKind | undefined } {
+  const text = anyValueAsString(obj);
+  return { text, kind: lastKind };
+}
+
+export const jsonFields = { field, asObject, forEach, within, stringField, hexField, hexProblem, isZeroHex, uint32Field, uint64Field, enumField, readAttributes, readResource, readScope };

@@ -546,7 +546,7 @@ export function readStatus(r: ProtoReader, end: number): void {
  * One KeyValue into `attributes`; returns the (possibly new) kinds record (see putAttribute for
  * `exact`). Invalid UTF-8 in it is reported as `field["key"]` (or `field key`).
  */
-function readKeyValue(
+export function readKeyValue(
   r: ProtoReader,
   end: number,
   attributes: Attributes,
@@ -979,7 +979,7 @@ function readInt64String(r: ProtoReader, end: number): string {
   return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
-function readFixed64(r: ProtoReader, end: number): bigint {
+export function readFixed64(r: ProtoReader, end: number): bigint {
   const at = checkFixed(r, end, 8);
   return r.view.getBigUint64(at, true);
 }

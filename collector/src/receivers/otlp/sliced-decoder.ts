@@ -5,19 +5,26 @@
  * with a turn of the event loop between slices. A slice of a resource or scope repeats that
  * resource's or scope's other fields, so every slice decodes to exactly the spans it holds.
  * A 10 MB request otherwise blocks `/healthz` (and every other request) for ~100 ms of decoding.
- * The same slicing serves both paths: decoding into spans and transcoding into storage rows.
+ * The same slicing serves both paths: decoding into spans and transcoding into storage rows;
+ * and logs requests, whose nesting is the same (ExportLogsServiceRequest.resource_logs = 1,
+ * ResourceLogs.scope_logs = 2, ScopeLogs.log_records = 2).
  */
 import { bytesField } from '../protobuf-fields.js';
 import { SpanSummaries } from '../../model/span-summaries.js';
 import { decodeTraceRequest, OtlpDecodeError, type DecodedTraces, type DecodeOptions } from './proto-decoder.js';
 import { transcodeTraceRequest, type TranscodedTraces } from './rowbinary-transcoder.js';
+import { decodeLogsRequest } from './logs-proto-decoder.js';
+import type { DecodedLogs } from './log-validation.js';
 
 /** About 5 ms of decoding on one core. */
 export const SLICE_BYTES = 256 * 1024;
 /** Longest partial-success message assembled from the slices' messages. */
 const MAX_MESSAGE_CHARS = 4096;
 
-/** ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans. */
+/**
+ * ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans — and
+ * the same field numbers for resource_logs, scope_logs and log_records.
+ */
 const LEVELS = [1, 2, 2];
 
 export function decodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<DecodedTraces> {
@@ -47,6 +54,23 @@ export function transcodeTraceRequestInSlices(bytes: Uint8Array, sliceBytes = SL
     const summary = SpanSummaries.concat(rowBinary, parts.map((p) => p.summary));
     return { rowBinary, spans: summary.count, summary, ...outcome };
   });
+}
+
+/** A logs decode as inSlices sums it: its refused count under the spans' name. */
+type LogsSlice = Omit<DecodedLogs, 'rejectedRecords'> & DecodeOutcome;
+
+/** decodeLogsRequest in slices, with a turn of the event loop between them, as for spans. */
+export async function decodeLogsRequestInSlices(bytes: Uint8Array, sliceBytes = SLICE_BYTES, options?: DecodeOptions): Promise<DecodedLogs> {
+  const decode = (slice: Uint8Array): LogsSlice => {
+    const { rejectedRecords, ...part } = decodeLogsRequest(slice, options);
+    return { ...part, rejectedSpans: rejectedRecords };
+  };
+  const { rejectedSpans, ...decoded } = await inSlices(bytes, sliceBytes, decode, (parts, outcome) => {
+    const records: DecodedLogs['records'] = [];
+    for (const part of parts) for (const record of part.records) records.push(record);
+    return { records, ...outcome };
+  });
+  return { ...decoded, rejectedRecords: rejectedSpans };
 }
 
 /** What a decode reports beside its spans, the same for both paths. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 /**
- * `storage.max_disk_gb`: an upper bound on what the span table takes on disk. When it is
- * exceeded, the oldest day partitions of `otel_traces` are dropped, oldest first, never
- * today's; every drop is counted (metrics and the drop ledger, `storage/disk_budget`).
+ * `storage.max_disk_gb`: an upper bound on what the storage database's tables take on disk
+ * together. When it is exceeded, the oldest day partitions of `otel_traces` and `otel_logs` are
+ * dropped, oldest day first, never today's; every drop is counted (metrics and the drop ledger,
+ * `storage/disk_budget` and `logs/storage/disk_budget`).
  * 0 (the default): no budget. Gigabytes are 10^9 bytes; fractions are allowed (0.5).
  */
 export const maxDiskGbSchema = z.number().min(0, 'must be 0 (no budget) or more').default(0);

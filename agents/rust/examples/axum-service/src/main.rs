@@ -1,11 +1,13 @@
-//! A small inventory service traced by FlowTrace: `flowtrace::init()` in `main`, the FlowTrace
+//! A small inventory service traced by FlowTrace: `flowtrace::init_layer()` in `main`, the FlowTrace
 //! layer on the router, `#[flowtrace::trace]` on the code. Used by the Node.js → gin → axum
 //! end-to-end test and the compose demo.
 //!
 //! Port: `--port N` or `PORT` (default 8083); address: `ADDR` (default 0.0.0.0, as in a
 //! container). `DOWNSTREAM_URL`, when set, is called (GET) on every
 //! `/stock` request, with the trace, baggage and `x-request-id` propagated. SIGINT or SIGTERM stops
-//! it and flushes the spans.
+//! it and flushes the spans. Logs (`tracing` events) go to stdout as text, or as JSON with
+//! `LOG_FORMAT=json`, carrying trace and correlation IDs as `FLOWTRACE_LOG_CORRELATION` says, and
+//! to the collector as OTLP log records (`OTEL_LOGS_EXPORTER`).
 
 mod inventory;
 
@@ -14,6 +16,9 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use flowtrace::axum::CorrelationId;
 use inventory::{Inventory, StockReport};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
 
 #[derive(Clone)]
 struct App {
@@ -27,6 +32,7 @@ async fn stock(
     Path(sku): Path<String>,
     Extension(CorrelationId(correlation_id)): Extension<CorrelationId>,
 ) -> Json<StockReport> {
+    tracing::info!(sku = %sku, "stock requested"); // inside the server span: with its IDs
     let mut report = app.inventory.report(&sku, "sk_live_example_api_key").await;
     if let Some(url) = &app.downstream {
         report.downstream_status = app.client.get(url).send().await.map(|r| r.status().as_u16()).ok();
@@ -52,7 +58,15 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() {
-    let _flowtrace = flowtrace::init();
+    // FlowTrace's layer (spans, and events as OTLP log records) beside the application's own log
+    // output, whose lines flowtrace::logs fills with the IDs.
+    let (flowtrace_layer, _flowtrace) = flowtrace::init_layer();
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json");
+    let subscriber = tracing_subscriber::registry()
+        .with(flowtrace_layer)
+        .with(json.then(|| flowtrace::logs::json_layer().with_filter(LevelFilter::INFO)))
+        .with((!json).then(|| flowtrace::logs::text_layer().with_filter(LevelFilter::INFO)));
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     let app = App {
         inventory: std::sync::Arc::new(Inventory::sample()),
         client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())

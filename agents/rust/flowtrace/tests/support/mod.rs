@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::routing::post;
 use axum::Router;
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -87,9 +88,41 @@ pub fn decode(req: &ExportTraceServiceRequest) -> Vec<Rec> {
     out
 }
 
+/// One OTLP log record as received.
+#[derive(Debug, Clone)]
+pub struct LogRec {
+    pub body: String,
+    pub severity: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub attrs: HashMap<String, String>,
+    pub service: String,
+}
+
+pub fn decode_logs(req: &ExportLogsServiceRequest) -> Vec<LogRec> {
+    let mut out = Vec::new();
+    for rl in &req.resource_logs {
+        let res = rl.resource.as_ref().map(|r| attrs(&r.attributes)).unwrap_or_default();
+        for sl in &rl.scope_logs {
+            for r in &sl.log_records {
+                out.push(LogRec {
+                    body: value_text(&r.body),
+                    severity: r.severity_text.clone(),
+                    trace_id: hex(&r.trace_id),
+                    span_id: hex(&r.span_id),
+                    attrs: attrs(&r.attributes),
+                    service: res.get("service.name").cloned().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    out
+}
+
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub spans: Arc<Mutex<Vec<Rec>>>,
+    pub logs: Arc<Mutex<Vec<LogRec>>>,
     pub port: u16,
 }
 
@@ -97,22 +130,36 @@ impl Receiver {
     /// Serves OTLP/HTTP on a free loopback port, on the current Tokio runtime.
     pub async fn start() -> Receiver {
         let spans: Arc<Mutex<Vec<Rec>>> = Arc::default();
+        let logs: Arc<Mutex<Vec<LogRec>>> = Arc::default();
         let store = spans.clone();
-        let app = Router::new().route(
-            "/v1/traces",
-            post(move |body: Bytes| {
-                let store = store.clone();
-                async move {
-                    let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
-                    store.lock().unwrap().extend(decode(&req));
-                    ExportTraceServiceResponse::default().encode_to_vec()
-                }
-            }),
-        );
+        let log_store = logs.clone();
+        let app = Router::new()
+            .route(
+                "/v1/traces",
+                post(move |body: Bytes| {
+                    let store = store.clone();
+                    async move {
+                        let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                        store.lock().unwrap().extend(decode(&req));
+                        ExportTraceServiceResponse::default().encode_to_vec()
+                    }
+                }),
+            )
+            .route(
+                "/v1/logs",
+                post(move |body: Bytes| {
+                    let store = log_store.clone();
+                    async move {
+                        let req = ExportLogsServiceRequest::decode(body).expect("OTLP protobuf");
+                        store.lock().unwrap().extend(decode_logs(&req));
+                        ExportLogsServiceResponse::default().encode_to_vec()
+                    }
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { spans, port }
+        Receiver { spans, logs, port }
     }
 
     pub fn endpoint(&self) -> String {
@@ -121,6 +168,19 @@ impl Receiver {
 
     pub fn all(&self) -> Vec<Rec> {
         self.spans.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `pred` holds for the log records received; the records then.
+    pub async fn wait_for_logs(&self, what: &str, pred: impl Fn(&[LogRec]) -> bool) -> Vec<LogRec> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let all = self.logs.lock().unwrap().clone();
+            if pred(&all) {
+                return all;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; got {all:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits (bounded) until `pred` holds for the spans received; the spans then.

@@ -26,8 +26,9 @@ public final class Settings {
   static final String MAX_VALUE_BYTES = "FLOWTRACE_MAX_VALUE_BYTES";
   static final String SKIP_TRIVIAL = "FLOWTRACE_SKIP_TRIVIAL";
   static final String INCLUDE_CONSTRUCTORS = "FLOWTRACE_INCLUDE_CONSTRUCTORS";
-  static final Set<String> KNOWN =
-      Set.of(INCLUDE, EXCLUDE, CAPTURE_ARGS, CAPTURE_RETURN, MAX_VALUE_BYTES, SKIP_TRIVIAL, INCLUDE_CONSTRUCTORS);
+  static final String LOG_CORRELATION = "FLOWTRACE_LOG_CORRELATION";
+  static final Set<String> KNOWN = Set.of(
+      INCLUDE, EXCLUDE, CAPTURE_ARGS, CAPTURE_RETURN, MAX_VALUE_BYTES, SKIP_TRIVIAL, INCLUDE_CONSTRUCTORS, LOG_CORRELATION);
 
   public final ClassFilter filter;
   /** Where the include list came from: the setting, or the main class it was derived from. */
@@ -38,6 +39,13 @@ public final class Settings {
   /** Bytecode length under which a method is not traced; 0 when every method is. */
   public final int trivialBytes;
   public final boolean includeConstructors;
+  /** Which log lines get trace and correlation IDs. */
+  public final LogCorrelation.Mode logCorrelation;
+  /**
+   * A refused FLOWTRACE_LOG_CORRELATION, named for one log line; null when none. Not a problem:
+   * the default applies and method tracing goes on (agents/conformance/logs/correlation.json).
+   */
+  public final String logCorrelationRefused;
   /** Every bad setting, each naming it; empty when all is well. */
   public final List<String> problems;
   /** Names that start like a setting but are none (a typo, or another tool's variable): logged, not a problem. */
@@ -51,6 +59,8 @@ public final class Settings {
       int maxValueBytes,
       int trivialBytes,
       boolean includeConstructors,
+      LogCorrelation.Mode logCorrelation,
+      String logCorrelationRefused,
       List<String> problems,
       List<String> unknown) {
     this.filter = filter;
@@ -60,6 +70,8 @@ public final class Settings {
     this.maxValueBytes = maxValueBytes;
     this.trivialBytes = trivialBytes;
     this.includeConstructors = includeConstructors;
+    this.logCorrelation = logCorrelation;
+    this.logCorrelationRefused = logCorrelationRefused;
     this.problems = List.copyOf(problems);
     this.unknown = List.copyOf(unknown);
   }
@@ -105,6 +117,13 @@ public final class Settings {
     boolean constructors = bool(env, props, INCLUDE_CONSTRUCTORS, false, problems);
     int maxValueBytes = integer(env, props, MAX_VALUE_BYTES, DEFAULT_MAX_VALUE_BYTES, 16, 1_048_576, problems);
     int trivialBytes = trivial(env, props, problems);
+    String logRaw = value(env, props, LOG_CORRELATION);
+    LogCorrelation.Mode logCorrelation = LogCorrelation.parse(logRaw);
+    String logRefused = null;
+    if (logCorrelation == null) {
+      logCorrelation = LogCorrelation.Mode.AUTO;
+      logRefused = LOG_CORRELATION + " must be auto, all or off (got \"" + logRaw + "\"); using auto";
+    }
     return new Settings(
         new ClassFilter(include, exclude),
         includeSource,
@@ -113,6 +132,8 @@ public final class Settings {
         maxValueBytes,
         trivialBytes,
         constructors,
+        logCorrelation,
+        logRefused,
         problems,
         unknown);
   }
@@ -188,6 +209,7 @@ public final class Settings {
         + ", return values " + (captureReturn ? "captured" : "not captured")
         + ", up to " + maxValueBytes + " bytes"
         + (trivialBytes > 0 ? "; methods under " + trivialBytes + " bytecode bytes that call nothing skipped" : "")
-        + (includeConstructors ? "; constructors traced" : "");
+        + (includeConstructors ? "; constructors traced" : "")
+        + (logCorrelation == LogCorrelation.Mode.AUTO ? "" : "; log correlation " + logCorrelation.name().toLowerCase(Locale.ROOT));
   }
 }

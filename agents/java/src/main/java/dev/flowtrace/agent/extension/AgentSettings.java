@@ -19,6 +19,7 @@ final class AgentSettings {
       AgentLog.info("flowtrace: ignoring unknown setting(s) " + String.join(", ", s.unknown)
           + " (FLOWTRACE_TOKEN, FLOWTRACE_API_URL and FLOWTRACE_CONFIG are the flowtrace CLI's)");
     }
+    if (s.logCorrelationRefused != null) AgentLog.info("flowtrace: " + s.logCorrelationRefused);
     if (!s.problems.isEmpty()) {
       AgentLog.info("flowtrace: method tracing is off, the application runs with the OpenTelemetry agent's"
           + " library instrumentation only: " + String.join("; ", s.problems));

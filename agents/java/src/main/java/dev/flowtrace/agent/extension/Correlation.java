@@ -1,5 +1,7 @@
 package dev.flowtrace.agent.extension;
 
+import dev.flowtrace.agent.core.CorrelationIds;
+import dev.flowtrace.agent.core.LogCorrelation;
 import io.opentelemetry.api.baggage.Baggage;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
@@ -13,20 +15,14 @@ final class Correlation {
   private Correlation() {}
 
   /** The baggage entry, and the span attribute, that carry the ID. */
-  static final String KEY = "flowtrace.correlation_id";
+  static final String KEY = LogCorrelation.CORRELATION_ID;
   static final AttributeKey<String> ATTRIBUTE = AttributeKey.stringKey(KEY);
   /** Incoming headers that name a request, in order of preference (Envoy and Istio set x-request-id). */
   static final String[] HEADERS = {"x-request-id", "x-correlation-id"};
-  // What a client may name its request with (agents/conformance/correlation/ids.json): anything
-  // else (spaces, quotes, commas, `<`, CR/LF, non-ASCII) would be propagated into other services'
-  // headers, baggage and logs, so it is replaced with a new ID.
-  private static final java.util.regex.Pattern VALID = java.util.regex.Pattern.compile("[A-Za-z0-9._:@/+=-]{1,128}");
 
   /** The ID {@code raw} names once trimmed, or null when it is not an acceptable ID. */
   static String accept(String raw) {
-    if (raw == null) return null;
-    String v = raw.trim();
-    return VALID.matcher(v).matches() ? v : null;
+    return CorrelationIds.accept(raw);
   }
 
   /**

@@ -24,7 +24,10 @@ final class HelperClasses {
       CORE + "ClassFile$Method",
       CORE + "ClassFilter",
       CORE + "ClassFilter$Entry",
+      CORE + "CorrelationIds",
       CORE + "ExceptionEvent",
+      CORE + "LogCorrelation",
+      CORE + "LogCorrelation$Mode",
       CORE + "MainClass",
       CORE + "MethodCalls",
       CORE + "MethodCalls$Call",
@@ -39,4 +42,18 @@ final class HelperClasses {
       CORE + "Version",
       CORE + "Wrappers",
       CORE + "Wrappers$1");
+
+  private static final String LOGS = "dev.flowtrace.agent.extension.logs.";
+
+  /** What a logging instrumentation injects: the log-correlation fields, and its own classes ({@code names} under logs/). */
+  static List<String> logging(String... names) {
+    List<String> all = new java.util.ArrayList<>(List.of(
+        CORE + "CorrelationIds",
+        CORE + "LogCorrelation",
+        CORE + "LogCorrelation$Mode",
+        LOGS + "LogContext",
+        LOGS + "LogContext$1"));
+    for (String name : names) all.add(LOGS + name);
+    return List.copyOf(all);
+  }
 }

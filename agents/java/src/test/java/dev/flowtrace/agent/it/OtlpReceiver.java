@@ -1,10 +1,16 @@
 package dev.flowtrace.agent.it;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+import io.opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.logs.v1.LogRecord;
+import io.opentelemetry.proto.logs.v1.ResourceLogs;
+import io.opentelemetry.proto.logs.v1.ScopeLogs;
 import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
@@ -21,7 +27,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
-/** An OTLP/HTTP protobuf trace receiver on a free loopback port, keeping every span it is sent. */
+/** An OTLP/HTTP protobuf trace and log receiver on a free loopback port, keeping every span and log record it is sent. */
 final class OtlpReceiver implements AutoCloseable {
   /** A received span, decoded. */
   record Received(String service, Span span) {
@@ -52,8 +58,31 @@ final class OtlpReceiver implements AutoCloseable {
     }
   }
 
+  /** A received log record, decoded. */
+  record ReceivedLog(String service, LogRecord log) {
+    String body() {
+      return log.getBody().getStringValue();
+    }
+
+    String spanId() {
+      return HexFormat.of().formatHex(log.getSpanId().toByteArray());
+    }
+
+    String traceId() {
+      return HexFormat.of().formatHex(log.getTraceId().toByteArray());
+    }
+
+    String attr(String key) {
+      for (KeyValue kv : log.getAttributesList()) {
+        if (kv.getKey().equals(key)) return kv.getValue().getStringValue();
+      }
+      return null;
+    }
+  }
+
   private final HttpServer server;
   private final List<Received> spans = new ArrayList<>();
+  private final List<ReceivedLog> logs = new ArrayList<>();
 
   OtlpReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -61,14 +90,23 @@ final class OtlpReceiver implements AutoCloseable {
       try (InputStream in = exchange.getRequestBody()) {
         add(ExportTraceServiceRequest.parseFrom(in.readAllBytes()));
       }
-      byte[] reply = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
-      exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
-      exchange.sendResponseHeaders(200, reply.length == 0 ? -1 : reply.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(reply);
+      reply(exchange, ExportTraceServiceResponse.getDefaultInstance().toByteArray());
+    });
+    server.createContext("/v1/logs", exchange -> {
+      try (InputStream in = exchange.getRequestBody()) {
+        add(ExportLogsServiceRequest.parseFrom(in.readAllBytes()));
       }
+      reply(exchange, ExportLogsServiceResponse.getDefaultInstance().toByteArray());
     });
     server.start();
+  }
+
+  private static void reply(HttpExchange exchange, byte[] reply) throws IOException {
+    exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
+    exchange.sendResponseHeaders(200, reply.length == 0 ? -1 : reply.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(reply);
+    }
   }
 
   String endpoint() {
@@ -80,6 +118,16 @@ final class OtlpReceiver implements AutoCloseable {
       String service = serviceName(rs.getResource());
       for (ScopeSpans ss : rs.getScopeSpansList()) {
         for (Span s : ss.getSpansList()) spans.add(new Received(service, s));
+      }
+    }
+    notifyAll();
+  }
+
+  private synchronized void add(ExportLogsServiceRequest request) {
+    for (ResourceLogs rl : request.getResourceLogsList()) {
+      String service = serviceName(rl.getResource());
+      for (ScopeLogs sl : rl.getScopeLogsList()) {
+        for (LogRecord r : sl.getLogRecordsList()) logs.add(new ReceivedLog(service, r));
       }
     }
     notifyAll();
@@ -106,6 +154,20 @@ final class OtlpReceiver implements AutoCloseable {
     while (spans.stream().filter(match).count() < count) {
       long left = deadline - System.nanoTime();
       if (left <= 0) throw new AssertionError("waited " + timeout + " for " + count + " matching span(s); received " + spans);
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+  }
+
+  synchronized List<ReceivedLog> logs() {
+    return List.copyOf(logs);
+  }
+
+  /** Waits, bounded, until {@code count} received log records match (the batch log processor exports on its own schedule). */
+  synchronized void awaitLogs(Predicate<ReceivedLog> match, int count, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (logs.stream().filter(match).count() < count) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) throw new AssertionError("waited " + timeout + " for " + count + " matching log record(s); received " + logs);
       TimeUnit.NANOSECONDS.timedWait(this, left);
     }
   }
