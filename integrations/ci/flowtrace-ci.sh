@@ -42,17 +42,33 @@ FLOWTRACE=(node "$FLOWTRACE_HOME/bin/flowtrace.js")
 log() { printf 'flowtrace-ci: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# The state directory holds a file this script sources and a pid it signals: it must be ours alone
+# (a shared /tmp path another user created first could plant either). Created private.
+private_dir() {
+  (umask 077 && mkdir -p "$CI_DIR")
+  [[ -d "$CI_DIR" && ! -L "$CI_DIR" && -O "$CI_DIR" ]] || { log "FLOWTRACE_CI_DIR $CI_DIR is not a directory of this user"; exit 2; }
+  local mode
+  mode=$(stat -c %a "$CI_DIR" 2>/dev/null || stat -f %Lp "$CI_DIR")
+  (( (8#$mode & 8#022) == 0 )) || { log "FLOWTRACE_CI_DIR $CI_DIR is writable by others (mode $mode): use a private directory"; exit 2; }
+}
+
+# The pid of the collector `start` launched, if it still runs: the pid file's process must still be
+# that collector (its command line names this state directory), never a process that reused the pid.
 running_pid() {
   [[ -s "$PID_FILE" ]] || return 1
-  local pid
+  local pid args
   pid=$(cat "$PID_FILE")
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  args=$(ps -o args= -p "$pid" 2>/dev/null) || return 1
+  [[ "$args" == *"flowtrace.js serve --data $CI_DIR/data "* ]] || return 1
+  echo "$pid"
 }
 
 # The run's values saved by `start` (API URL, run ID, start time), for the later steps;
 # FLOWTRACE_CI_RUN_ID set now selects another run's traces on the same collector.
 load_state() {
-  [[ -s "$STATE_FILE" ]] || die "no state in $STATE_FILE: run 'flowtrace-ci.sh start' first (same FLOWTRACE_CI_DIR)"
+  [[ -s "$STATE_FILE" ]] || { log "no state in $STATE_FILE: run 'flowtrace-ci.sh start' first (same FLOWTRACE_CI_DIR)"; exit 2; }
+  private_dir
   # shellcheck source=/dev/null
   . "$STATE_FILE"
   RUN_ID=${FLOWTRACE_CI_RUN_ID:-$RUN_ID}
@@ -68,22 +84,25 @@ default_run_id() {
 # A shell-quoted KEY=VALUE line (the env file is sourced).
 env_line() { printf '%s=%q\n' "$1" "$2"; }
 
-# A setting for the tests: exported by the env file, and on GitHub Actions by $GITHUB_ENV (values
-# hold no line break: the run ID is checked, the rest are addresses and the caller's attributes).
+# A setting for the tests: exported by the env file, and on GitHub Actions by $GITHUB_ENV, one
+# NAME=value per line: a line break in a value (the caller's OTEL_RESOURCE_ATTRIBUTES) would set
+# any variable of every later step (NODE_OPTIONS…), so it is refused.
 export_setting() {
+  [[ "$2" != *$'\n'* && "$2" != *$'\r'* ]] || die "$1: a line break in the value is not allowed"
   printf 'export %s\n' "$(env_line "$1" "$2")" >>"$ENV_FILE"
   if [[ -n "${GITHUB_ENV:-}" ]]; then printf '%s=%s\n' "$1" "$2" >>"$GITHUB_ENV"; fi
 }
 
 cmd_start() {
+  private_dir
   if pid=$(running_pid); then die "a collector started here is already running (pid $pid); run stop first"; fi
-  mkdir -p "$CI_DIR"
   if [[ "${FLOWTRACE_INSTALL:-1}" == 1 && ! -f "$FLOWTRACE_HOME/dist/collector/src/cli/main.js" ]]; then
     log "installing and building FlowTrace in $FLOWTRACE_HOME (npm ci, npm run build)"
     (cd "$FLOWTRACE_HOME" && npm ci --no-audit --no-fund >&2 && npm run build >&2)
   fi
   local run_id=${FLOWTRACE_CI_RUN_ID:-$(default_run_id)}
   [[ "$run_id" =~ ^[A-Za-z0-9._:/-]{1,128}$ ]] || die "FLOWTRACE_CI_RUN_ID: 1 to 128 letters, digits or ._:/- expected"
+  [[ "${OTEL_RESOURCE_ATTRIBUTES:-}" != *[$'\n\r']* ]] || die "OTEL_RESOURCE_ATTRIBUTES: a line break in the value is not allowed"
   local started_at
   started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   : >"$LOG_FILE"
@@ -147,6 +166,7 @@ cmd_report() {
 
 cmd_stop() {
   local pid
+  [[ -d "$CI_DIR" ]] && private_dir
   if ! pid=$(running_pid); then
     rm -f "$PID_FILE"
     log "no collector running from $PID_FILE"

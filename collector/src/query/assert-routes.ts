@@ -70,7 +70,7 @@ const evidenceSchema = {
 /** For the OpenAPI document (documentOnly): the body is checked by checkAssertRequest, whose messages name the field. */
 export const assertSchema = {
   summary: 'Evaluate trace-based assertions (search-grammar selectors) over a window and an optional scope, for CI',
-  description: 'Counts, quantiles and evidence are computed in ClickHouse under the caller\'s read rules. `flowtrace assert` calls this and polls it while spans arrive.',
+  description: `Counts, quantiles and evidence are computed in ClickHouse under the caller's read rules. \`flowtrace assert\` calls this and polls it while spans arrive. All of one request's queries share a budget of ${ASSERT_LIMITS.budgetSeconds} s: a request that outruns it is a 422.`,
   body: {
     type: 'object',
     required: ['assertions'],
@@ -124,6 +124,7 @@ export const assertSchema = {
       },
     },
     ...readErrors,
+    422: { ...errorSchema, description: `the request's queries need more than ${ASSERT_LIMITS.budgetSeconds} s in all` },
     400: {
       ...errorSchema,
       properties: {

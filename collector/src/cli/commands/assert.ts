@@ -51,7 +51,8 @@ ${CONNECTION_HELP}
   -h, --help                  show this help
 
 Exit codes: 0 every assertion passed; 1 an assertion failed; 2 bad input (a flag, the file, or a
-query the grammar refuses: the message names the assertion and the column); 3 the collector could
+query the grammar refuses: the message names the assertion and the column; or more assertions
+than the collector's query budget allows); 3 the collector could
 not be reached, refused the token, or failed.
 `;
 
@@ -156,8 +157,16 @@ export async function evaluateUntilSettled(
   }
 }
 
-/** A 400 is bad input (exit 2, with a caret under a grammar error); anything else is the collector (exit 3). */
+/**
+ * A 400 is bad input (exit 2, with a caret under a grammar error), and so is a 422 (the request
+ * needs more than the collector's query budget: fewer assertions or a narrower window will do);
+ * anything else is the collector (exit 3).
+ */
 function reportApiError(err: ApiError, request: AssertRequest, io: CommandIO): number {
+  if (err.status === 422) {
+    io.stderr.write(`flowtrace assert: ${err.message}\n`);
+    return 2;
+  }
   if (err.status !== 400) {
     io.stderr.write(`flowtrace assert: ${err.message}\n`);
     return 3;

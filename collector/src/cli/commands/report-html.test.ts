@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SkeletonResponse } from '../../query/skeleton-routes.js';
 import type { TraceSummary } from '../../query/trace-store.js';
-import { skeletonRows } from './report.js';
+import { isAssertAnswer, skeletonRows } from './report.js';
 import { escapeHtml, REPORT_STYLE_HASH, renderReportHtml, type ReportData } from './report-html.js';
 
 const HOSTILE = `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`;
@@ -121,5 +121,19 @@ describe('skeletonRows', () => {
       [1, 'load', 50_000, 20_000, false],
       [0, 'late', 60_000, 1_000, false],
     ]);
+  });
+});
+
+describe('the --assertions file', () => {
+  const good = { results: [{ name: 'n', select: 's', expectation: 'e', passed: false, observed: 'o', matchedTraces: 1, evidence: [{ traceId: 'abc', durationNano: '12', errorCount: 1 }] }], scope: { traces: 1, spans: 1 }, window: { startUnixNano: '0', endUnixNano: '1' } };
+  it('accepts what flowtrace assert --json-file writes and refuses what the report would crash on', () => {
+    expect(isAssertAnswer(good)).toBe(true);
+    const withResult = (r: Record<string, unknown>) => ({ ...good, results: [{ ...good.results[0], ...r }] });
+    expect(isAssertAnswer(withResult({ name: 42 }))).toBe(false);
+    expect(isAssertAnswer(withResult({ evidence: undefined }))).toBe(false);
+    expect(isAssertAnswer(withResult({ evidence: [{ traceId: 'abc', durationNano: 'soon' }] }))).toBe(false);
+    expect(isAssertAnswer(withResult({ evidence: [null] }))).toBe(false);
+    expect(isAssertAnswer({ ...good, results: [null] })).toBe(false);
+    expect(isAssertAnswer(null)).toBe(false);
   });
 });

@@ -160,11 +160,33 @@ function readAssertions(path: string): AssertAnswer {
   } catch (err) {
     throw new UsageError(`--assertions: cannot read ${path} as JSON: ${(err as Error).message.slice(0, 120)}`);
   }
-  const a = value as Partial<AssertAnswer>;
-  if (!Array.isArray(a.results) || typeof a.scope !== 'object' || typeof a.window !== 'object') {
-    throw new UsageError(`--assertions: ${path} is not the output of flowtrace assert --json-file`);
-  }
-  return value as AssertAnswer;
+  if (!isAssertAnswer(value)) throw new UsageError(`--assertions: ${path} is not the output of flowtrace assert --json-file`);
+  return value;
+}
+
+/** Every field the report renders has the type it is rendered as (a file is input: a wrong one is exit 2, never a crash). */
+export function isAssertAnswer(value: unknown): value is AssertAnswer {
+  const a = value as Partial<AssertAnswer> | null;
+  if (typeof a !== 'object' || a === null || !Array.isArray(a.results) || typeof a.scope !== 'object' || a.scope === null || typeof a.window !== 'object' || a.window === null) return false;
+  const optional = (v: unknown, type: 'string' | 'number') => v === undefined || typeof v === type;
+  return a.results.every(
+    (r: Partial<AssertAnswer['results'][number]> | null) =>
+      typeof r === 'object' &&
+      r !== null &&
+      [r.name, r.select, r.expectation, r.observed].every((t) => typeof t === 'string') &&
+      typeof r.passed === 'boolean' &&
+      Array.isArray(r.evidence) &&
+      r.evidence.every(
+        (e) =>
+          typeof e === 'object' &&
+          e !== null &&
+          typeof e.traceId === 'string' &&
+          optional(e.root, 'string') &&
+          optional(e.detail, 'string') &&
+          optional(e.errorCount, 'number') &&
+          (e.durationNano === undefined || (typeof e.durationNano === 'string' && /^\d{1,20}$/.test(e.durationNano))),
+      ),
+  );
 }
 
 function lookbackMs(lookback: string): number {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnknownKeyError } from '../../storage/encryption/envelope.js';
 import { atRestKey, Keyring } from '../../storage/encryption/keyring.js';
 import { crc32 } from './crc32.js';
-import { HEADER_BYTES } from './record-format.js';
+import { encodeHeader, HEADER_BYTES } from './record-format.js';
+import { PlainAfterSealedError } from './sealed-records.js';
 import { SegmentLog, type SegmentLogOptions } from './segment-log.js';
 import { names, rec, removeTempDirs, silent, tempDir } from './test-support.testing.js';
 import { readDeadLetter, DeadLetterBox } from './dead-letter.js';
@@ -99,8 +101,44 @@ describe('SegmentLog with storage.encryption', () => {
     fixCrc(bytes, size);
     writeFileSync(file, bytes);
     log = await open(dir, new Keyring(keyA));
-    expect(await readAll(log)).toEqual(['r0']);
-    expect(log.takeLost()).toMatchObject({ records: 2, spans: 4 });
+    // The framing (CRC) is intact, so only the record that fails its seal is lost, not the good ones after it.
+    expect(await readAll(log)).toEqual(['r0', 'r2']);
+    expect(log.takeLost()).toMatchObject({ records: 1, spans: 2 });
+    expect((await log.readRange(1, 3)).data.flatMap((d) => names(d))).toEqual(['r0', 'r2']);
+    expect(log.takeLost()).toMatchObject({ records: 1, spans: 2 }); // a batch re-formed after a restart counts it too
+    await log.close();
+  });
+
+  it('a plain record to deliver after sealed ones (forged segment file, CRC valid) refuses the start, naming it; delivered ones do not', async () => {
+    const dir = tempDir();
+    const log = await open(dir, new Keyring(keyA));
+    await log.append(rec('genuine'), 1);
+    await log.close();
+    const forged = rec('forged-span');
+    const file = join(dir, `${String(2).padStart(16, '0')}.seg`);
+    writeFileSync(file, Buffer.concat([encodeHeader(2, 1, forged), forged]));
+    await expect(open(dir, new Keyring(keyA))).rejects.toThrow(PlainAfterSealedError);
+    await expect(open(dir, new Keyring(keyA))).rejects.toThrow(`${file} holds a plain (unencrypted) record, seq 2`);
+    // Delivered already (encryption turned off and on again after the queue drained): not read again, no refusal.
+    const again = await open(dir, new Keyring(keyA), { ackedSeq: 2, readAfter: 2, minNextSeq: 3 });
+    expect(again.recovery.undelivered.records).toBe(0);
+    await again.close();
+  });
+
+  it('a sealed record replaced in place by a plain one while running is refused on read', async () => {
+    const dir = tempDir();
+    const log = await open(dir, new Keyring(keyA));
+    await log.append(rec('genuine'), 1);
+    await log.append(rec('second-genuine'), 1);
+    const file = join(dir, segments(dir)[0]);
+    const bytes = readFileSync(file);
+    const size = bytes.readUInt32LE(4) + HEADER_BYTES;
+    // Same length as the sealed record: 48 bytes of seal overhead become plaintext.
+    const forged = rec('x'.repeat(size - HEADER_BYTES - 1));
+    Buffer.concat([encodeHeader(1, 1, forged), forged]).copy(bytes, 0);
+    writeFileSync(file, bytes);
+    expect(await readAll(log)).toEqual(['second-genuine']);
+    expect(log.takeLost().records).toBe(1);
     await log.close();
   });
 
@@ -130,7 +168,11 @@ describe('SegmentLog with storage.encryption', () => {
     let log = await open(dir, undefined);
     await log.append(rec('plain-before'), 1);
     await log.close();
-    log = await open(dir, new Keyring(keyA));
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    log = await open(dir, new Keyring(keyA), { logger });
+    // Not authenticated: said at open, with how many.
+    expect(warnings.some((w) => w.includes('plain records written before storage.encryption was on') && w.includes('"records":1'))).toBe(true);
     await log.append(rec('sealed-after'), 1);
     expect(await readAll(log)).toEqual(['plain-before', 'sealed-after']);
     expect(segments(dir)).toHaveLength(2);

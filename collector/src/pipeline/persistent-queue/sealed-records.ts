@@ -7,6 +7,12 @@ import type { StoredRecord } from './record-reader.js';
 export class RecordSealing {
   readonly sealer: Sealer;
   readonly opener: Opener;
+  /**
+   * Plain records are accepted up to this seq only: those found at open before the log's first
+   * sealed record (queued before encryption was turned on). A plain record anywhere else was not
+   * written by this collector — with no seal to check, it would be forged data accepted silently.
+   */
+  plainThrough = 0;
 
   constructor(readonly encryption: AtRestEncryption) {
     this.sealer = new Sealer(encryption.keyring, encryption.context);
@@ -21,8 +27,9 @@ export class RecordSealing {
     return [header, ...parts];
   }
 
-  /** The record with its payload decrypted, or why it cannot be (treated as a failed CRC). */
+  /** The record with its payload decrypted (a plain one if admitted), or why it cannot be. */
   open(rec: StoredRecord): { record: StoredRecord } | { reason: string } {
+    if (rec.sealed === undefined) return rec.seq <= this.plainThrough ? { record: rec } : { reason: 'plain record in an encrypted log' };
     const r = this.opener.open(rec.data, position(rec.sealed!, rec.offset));
     if (r.ok) return { record: { ...rec, data: r.plaintext, sealed: undefined } };
     return { reason: r.reason === 'unknown key' ? `encrypted with unknown key ID ${r.keyId}` : r.reason };
@@ -58,4 +65,19 @@ export function checkReadable(rec: StoredRecord, sealing: RecordSealing | undefi
     throw new UnknownKeyError(`${where} (storage.encryption is off)`, keyIdHex(id));
   }
   if (!sealing.encryption.keyring.get(id)) throw new UnknownKeyError(where, keyIdHex(id));
+}
+
+/**
+ * Not usable: a plain record to deliver after sealed ones. Written while storage.encryption was
+ * off after it had been on, or put there by someone else — it carries no seal to tell which, so
+ * the start is refused rather than the record delivered unchecked or cut.
+ */
+export class PlainAfterSealedError extends Error {
+  override name = 'PlainAfterSealedError';
+  constructor(segment: string, seq: number) {
+    super(
+      `${segment} holds a plain (unencrypted) record, seq ${seq}, after encrypted ones: it was written with storage.encryption off, or by someone else; ` +
+        'nothing was read or dropped. To deliver it unchecked, start once with storage.encryption off until the queue drains; to discard it, move the segment away',
+    );
+  }
 }

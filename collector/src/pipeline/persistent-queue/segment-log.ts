@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isCode, syncDirectory, writeAll } from './durable-fs.js';
 import { encodeHeader, MAX_PAYLOAD_BYTES } from './record-format.js';
 import { RecordReader, type ReadResult, type StoredRecord } from './record-reader.js';
-import { checkReadable, recordOverhead, RecordSealing } from './sealed-records.js';
+import { checkReadable, PlainAfterSealedError, recordOverhead, RecordSealing } from './sealed-records.js';
 import type { AtRestEncryption } from '../../storage/encryption/envelope.js';
 
 /** Records, spans and bytes (headers included) of a set of records. */
@@ -161,6 +161,9 @@ export class SegmentLog {
     let lastSeq = 0;
     let maxTag = 0;
     let cursor: Cursor | undefined;
+    let sawSealed = false;
+    /** Plain records admitted with encryption on: not authenticated, so said once at open. */
+    let plainAdmitted = 0;
 
     for (let i = 0; i < names.length; i++) {
       const path = join(dir, names[i]);
@@ -174,6 +177,17 @@ export class SegmentLog {
           let r = await reader.next(fileSize);
           if (r.kind === 'end') break;
           if (r.kind === 'record' && r.record.seq <= lastSeq) r = { kind: 'corrupt', offset: r.record.offset, reason: 'seq does not increase' };
+          if (r.kind === 'record' && sealing) {
+            // Plain records to deliver may only precede the sealed ones (queued before encryption was on).
+            const rec = r.record;
+            if (rec.sealed !== undefined) sawSealed = true;
+            else if (rec.seq <= options.ackedSeq) sealing.plainThrough = rec.seq;
+            else if (sawSealed) throw new PlainAfterSealedError(path, rec.seq);
+            else {
+              sealing.plainThrough = rec.seq;
+              plainAdmitted++;
+            }
+          }
           if (r.kind === 'corrupt') {
             const bad = r;
             // A crash mid-write tears the newest segment's tail; anywhere else it is damage.
@@ -211,6 +225,12 @@ export class SegmentLog {
       segments.push(segment);
     }
 
+    if (plainAdmitted > 0) {
+      logger.warn(
+        { dir, records: plainAdmitted, throughSeq: sealing!.plainThrough },
+        'queue: delivering plain records written before storage.encryption was on; they carry no seal, so they are not authenticated',
+      );
+    }
     const nextSeq = Math.max(lastSeq + 1, options.minNextSeq, 1);
     if (segments.length === 0 || (lastNotPrimary && segments[segments.length - 1].records > 0)) segments.push(await createSegment(dir, nextSeq));
     const active = segments[segments.length - 1];
@@ -303,6 +323,12 @@ export class SegmentLog {
           const reader = new RecordReader(fh, 0);
           for (;;) {
             const r = this.opened(await reader.next(segment.size));
+            if (r.kind === 'refused') {
+              this.options.logger.error({ segment: segment.path, offset: r.record.offset, seq: r.record.seq, reason: r.reason }, 'queue: record refused (not authentic); skipped');
+              if (r.record.seq >= first && r.record.seq <= last) addTally(this.lost, 1, r.record.spanCount, r.record.size);
+              if (r.record.seq > last) break;
+              continue;
+            }
             if (r.kind === 'corrupt') {
               this.options.logger.error({ segment: segment.path, offset: r.offset, reason: r.reason }, 'queue: record damaged on disk; the rest of the segment is skipped');
               break;
@@ -405,12 +431,16 @@ export class SegmentLog {
     return this.recordOverhead + p.data.length;
   }
 
-  /** A read record with its payload decrypted; a sealed record that does not open is damage, like a bad CRC. */
-  private opened(r: ReadResult): ReadResult {
-    if (r.kind !== 'record' || r.record.sealed === undefined) return r;
-    if (!this.sealing) return { kind: 'corrupt', offset: r.record.offset, reason: 'encrypted record and storage.encryption is off' };
+  /**
+   * A read record with its payload decrypted. One that fails its seal (or is plain where only
+   * sealed ones belong) is refused alone: its framing passed the CRC, so the records after it
+   * are intact and still read.
+   */
+  private opened(r: ReadResult): ReadResult | RefusedRecord {
+    if (r.kind !== 'record') return r;
+    if (!this.sealing) return r.record.sealed === undefined ? r : { kind: 'refused', record: r.record, reason: 'encrypted record and storage.encryption is off' };
     const o = this.sealing.open(r.record);
-    return 'record' in o ? { kind: 'record', record: o.record } : { kind: 'corrupt', offset: r.record.offset, reason: o.reason };
+    return 'record' in o ? { kind: 'record', record: o.record } : { kind: 'refused', record: r.record, reason: o.reason };
   }
 
   private async writeGroup(group: Pending[]): Promise<void> {
@@ -508,6 +538,15 @@ export class SegmentLog {
       }
       const r = this.opened(await c.reader.next(segment.size));
       if (r.kind === 'record') return (c.peeked = r.record);
+      if (r.kind === 'refused') {
+        this.options.logger.error(
+          { segment: segment.path, offset: r.record.offset, seq: r.record.seq, reason: r.reason, records: 1, spans: r.record.spanCount },
+          'queue: record refused (not authentic); skipped',
+        );
+        addTally(this.lost, 1, r.record.spanCount, r.record.size);
+        this.take(r.record);
+        continue;
+      }
       if (r.kind === 'end') {
         if (active) return undefined;
         await this.advanceCursor();
@@ -547,6 +586,13 @@ export class SegmentLog {
     const next = this.segments[this.segments.indexOf(c.segment) + 1];
     this.cursor = { segment: next, position: 0, consumed: emptyTally() };
   }
+}
+
+/** A record whose framing is intact but whose content is not authentic: skipped alone. */
+interface RefusedRecord {
+  kind: 'refused';
+  record: StoredRecord;
+  reason: string;
 }
 
 async function createSegment(dir: string, base: number): Promise<Segment> {

@@ -11,7 +11,7 @@ import type { SpanView } from '../span-view.js';
 import type { TraceExpr, SpanExpr } from '../search/ast.js';
 import { compileSpanDurations, compileTraceCount, DURATION_QUANTILES, type CompiledSearch, type CountBounds } from '../search/compile.js';
 import { parseSearch, SearchSyntaxError } from '../search/parse.js';
-import { collectRegexes, regexError, runSearchExpr, SEARCH_SETTINGS } from '../search/search.js';
+import { collectRegexes, regexError, runSearchExpr, SEARCH_SETTINGS, type SearchSettings } from '../search/search.js';
 import { ASSERT_LIMITS, describeExpectation, formatNanos, type AssertAnswer, type AssertionResult, type AssertionSpec, type AssertRequest, type TraceEvidence, traceEvidence } from './spec.js';
 
 /** A query of the request the grammar (or the engine's regex compiler) refuses: `field` is `assertions[1].select`, `scope`… */
@@ -26,6 +26,32 @@ export class AssertQueryError extends Error {
   }
 }
 
+/** The request's queries together used more than ASSERT_LIMITS.budgetSeconds: 422, naming the way out. */
+export class AssertBudgetError extends Error {
+  override name = 'AssertBudgetError';
+  readonly statusCode = 422;
+  constructor() {
+    super(`the assertions need more than ${ASSERT_LIMITS.budgetSeconds}s of queries: assert fewer things per request, or narrow the window or the scope`);
+  }
+}
+
+/**
+ * One time budget for all of a request's queries (up to ~3 per assertion, run one after another):
+ * each query's engine limit is what is left of it, so one request costs at most budgetSeconds.
+ */
+class QueryBudget {
+  private readonly deadline: number;
+  constructor(private readonly now: () => number) {
+    this.deadline = now() + ASSERT_LIMITS.budgetSeconds * 1000;
+  }
+  /** Settings for the next query; throws AssertBudgetError when the budget is spent. */
+  settings(): SearchSettings {
+    const leftSeconds = Math.ceil((this.deadline - this.now()) / 1000);
+    if (leftSeconds <= 0) throw new AssertBudgetError();
+    return { ...SEARCH_SETTINGS, max_execution_time: Math.min(SEARCH_SETTINGS.max_execution_time, leftSeconds) };
+  }
+}
+
 export interface AssertContext {
   client: ClickHouseClient;
   /** The principal's span table or filtered view (read-scope.ts). */
@@ -34,6 +60,13 @@ export interface AssertContext {
   endNs: bigint;
   /** Reads one trace for analysis through the same read scope (analysis-routes.ts readAnalysisTrace); throws when it is too large. */
   readTrace(traceId: string): Promise<SpanView[] | undefined>;
+  /** Milliseconds clock for the request's budget (tests set it). */
+  now?: () => number;
+}
+
+/** What the evaluation of one request shares: the context and its time budget. */
+interface Run extends AssertContext {
+  budget: QueryBudget;
 }
 
 /** One query text of the request, parsed, with where it came from (for error columns). */
@@ -42,7 +75,8 @@ interface Parsed {
   expr: TraceExpr;
 }
 
-export async function evaluateAssertions(request: AssertRequest, ctx: AssertContext): Promise<AssertAnswer> {
+export async function evaluateAssertions(request: AssertRequest, context: AssertContext): Promise<AssertAnswer> {
+  const ctx: Run = { ...context, budget: new QueryBudget(context.now ?? Date.now) };
   // Every query is parsed before anything runs: a typo in the tenth assertion is a 400, not nine results.
   const scope = request.scope === undefined ? undefined : parse('scope', request.scope);
   const parsed = request.assertions.map((a, i) => ({
@@ -63,16 +97,16 @@ export async function evaluateAssertions(request: AssertRequest, ctx: AssertCont
       throw locateRegexError(err, parts) ?? err;
     }
   }
-  const inScope = await count(ctx.client, compileTraceCount(scope?.expr, bounds)).catch((err: unknown) => {
+  const inScope = await count(ctx, compileTraceCount(scope?.expr, bounds)).catch((err: unknown) => {
     throw (scope && locateRegexError(err, [scope])) ?? err;
   });
   return { results, scope: inScope, window: { startUnixNano: ctx.startNs.toString(), endUnixNano: ctx.endNs.toString() } };
 }
 
-async function evaluateOne(spec: AssertionSpec, select: Parsed, every: Parsed | undefined, scope: Parsed | undefined, bounds: CountBounds, ctx: AssertContext): Promise<AssertionResult> {
+async function evaluateOne(spec: AssertionSpec, select: Parsed, every: Parsed | undefined, scope: Parsed | undefined, bounds: CountBounds, ctx: Run): Promise<AssertionResult> {
   const matching = and(scope?.expr, select.expr);
   const base = { name: spec.name, select: spec.select, expectation: describeExpectation(spec.expect) };
-  const matched = (await count(ctx.client, compileTraceCount(matching, bounds))).traces;
+  const matched = (await count(ctx, compileTraceCount(matching, bounds))).traces;
   const plural = (n: number) => `${n} trace${n === 1 ? '' : 's'} match${n === 1 ? 'es' : ''}`;
   const e = spec.expect;
   switch (e.kind) {
@@ -87,7 +121,7 @@ async function evaluateOne(spec: AssertionSpec, select: Parsed, every: Parsed | 
     case 'every': {
       if (matched === 0) return { ...base, passed: false, observed: 'no trace matches the selector (an assertion about every trace needs at least one)', matchedTraces: 0, evidence: [] };
       const violating = and(matching, { type: 'not', expr: every!.expr });
-      const bad = (await count(ctx.client, compileTraceCount(violating, bounds))).traces;
+      const bad = (await count(ctx, compileTraceCount(violating, bounds))).traces;
       return {
         ...base,
         passed: bad === 0,
@@ -110,18 +144,18 @@ async function durationResult(
   spans: SpanExpr,
   within: TraceExpr,
   bounds: CountBounds,
-  ctx: AssertContext,
+  ctx: Run,
 ): Promise<Pick<AssertionResult, 'passed' | 'observed' | 'evidence'>> {
   // Evidence: the spans at or over the bound (over it, for <=), slowest first.
   const compiled = compileSpanDurations(spans, within, bounds, { limit: ASSERT_LIMITS.evidence, minDurationNs: op === '<' ? boundNs : boundNs + 1n });
-  const [row] = await rows<{ spans: string; quantiles: string[]; max: string }>(ctx.client, compiled.stats);
+  const [row] = await rows<{ spans: string; quantiles: string[]; max: string }>(ctx, compiled.stats);
   const n = Number(row?.spans ?? 0);
   if (!row || n === 0) return { passed: false, observed: 'no span matches the selector', evidence: [] };
   const value = stat === 'max' ? BigInt(row.max) : BigInt(Math.round(Number(row.quantiles[DURATION_QUANTILES.indexOf(QUANTILE_OF[stat])]!)));
   const passed = op === '<' ? value < boundNs : value <= boundNs;
   const observed = `${stat} = ${formatNanos(value)} over ${n} span${n === 1 ? '' : 's'}`;
   if (passed) return { passed, observed, evidence: [] };
-  const slow = await rows<{ traceId: string; spanId: string; serviceName: string; name: string; durationNano: string }>(ctx.client, compiled.slowest);
+  const slow = await rows<{ traceId: string; spanId: string; serviceName: string; name: string; durationNano: string }>(ctx, compiled.slowest);
   const evidence = slow.map((s) => ({ traceId: s.traceId, detail: `span ${s.spanId} ${s.serviceName}: ${s.name} took ${formatNanos(BigInt(s.durationNano))}` }));
   return { passed, observed, evidence };
 }
@@ -133,15 +167,16 @@ async function insightResult(
   matching: TraceExpr,
   matched: number,
   bounds: CountBounds,
-  ctx: AssertContext,
+  ctx: Run,
 ): Promise<Pick<AssertionResult, 'passed' | 'observed' | 'evidence'>> {
   if (matched === 0) return { passed: false, observed: 'no trace matches the selector', evidence: [] };
-  const { traces } = await runSearchExpr(ctx.client, matching, { ...bounds, limit: ASSERT_LIMITS.insightTraces });
+  const { traces } = await runSearchExpr(ctx.client, matching, { ...bounds, limit: ASSERT_LIMITS.insightTraces }, ctx.budget.settings());
   const evidence: TraceEvidence[] = [];
   let unchecked = 0;
   let bad = 0;
   for (const t of traces) {
     let spans: SpanView[] | undefined;
+    ctx.budget.settings(); // reading and analysing traces spends the same budget
     try {
       spans = await ctx.readTrace(t.traceId);
     } catch (err) {
@@ -161,8 +196,8 @@ async function insightResult(
 }
 
 /** The newest traces matching `expr`, as evidence. */
-async function newest(ctx: AssertContext, bounds: CountBounds, expr: TraceExpr): Promise<TraceEvidence[]> {
-  const { traces } = await runSearchExpr(ctx.client, expr, { ...bounds, limit: ASSERT_LIMITS.evidence });
+async function newest(ctx: Run, bounds: CountBounds, expr: TraceExpr): Promise<TraceEvidence[]> {
+  const { traces } = await runSearchExpr(ctx.client, expr, { ...bounds, limit: ASSERT_LIMITS.evidence }, ctx.budget.settings());
   return traces.map((t) => traceEvidence(t));
 }
 
@@ -222,11 +257,11 @@ function compare(n: number, op: string, value: number): boolean {
   }
 }
 
-async function count(client: ClickHouseClient, compiled: CompiledSearch): Promise<{ traces: number; spans: number }> {
-  const [row] = await rows<{ traces: string; spans: string }>(client, compiled);
+async function count(run: Run, compiled: CompiledSearch): Promise<{ traces: number; spans: number }> {
+  const [row] = await rows<{ traces: string; spans: string }>(run, compiled);
   return { traces: Number(row?.traces ?? 0), spans: Number(row?.spans ?? 0) };
 }
 
-async function rows<T>(client: ClickHouseClient, compiled: CompiledSearch): Promise<T[]> {
-  return (await client.query({ query: compiled.sql, query_params: compiled.params, format: 'JSONEachRow', clickhouse_settings: SEARCH_SETTINGS })).json<T>();
+async function rows<T>(run: Run, compiled: CompiledSearch): Promise<T[]> {
+  return (await run.client.query({ query: compiled.sql, query_params: compiled.params, format: 'JSONEachRow', clickhouse_settings: run.budget.settings() })).json<T>();
 }

@@ -18,6 +18,8 @@ export const ASSERT_LIMITS = {
   insightTraces: 50,
   /** `noInsight` assertions per request: each may read insightTraces × 10,000 spans on the event loop. */
   insightAssertions: 5,
+  /** Engine time one request may use in all (its queries run one after another, each also under SEARCH_SETTINGS' own limit). */
+  budgetSeconds: 60,
 } as const;
 
 export const COUNT_OPERATORS = ['=', '!=', '>', '>=', '<', '<='] as const;

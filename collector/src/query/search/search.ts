@@ -36,18 +36,20 @@ export class SearchCursorError extends Error {
 
 /** Limits on the engine's side of one search, whatever the query (a regex over every span of a long window…); Jaeger's search (jaeger/reads.ts) runs under them too. */
 export const SEARCH_SETTINGS = { output_format_json_quote_64bit_integers: 1, max_execution_time: 30, max_memory_usage: String(1024 * 1024 * 1024) } as const;
+/** SEARCH_SETTINGS with a shorter time limit (query/assert/ spends one budget over many queries). */
+export type SearchSettings = Omit<typeof SEARCH_SETTINGS, 'max_execution_time'> & { max_execution_time: number };
 
 export async function runSearch(client: ClickHouseClient, request: SearchRequest): Promise<SearchAnswer> {
   return runSearchExpr(client, parseSearch(request.q), request);
 }
 
 /** The same for an expression already parsed (or put together from parsed ones: query/assert/). */
-export async function runSearchExpr(client: ClickHouseClient, expr: TraceExpr, request: Omit<SearchRequest, 'q'>): Promise<SearchAnswer> {
+export async function runSearchExpr(client: ClickHouseClient, expr: TraceExpr, request: Omit<SearchRequest, 'q'>, settings: SearchSettings = SEARCH_SETTINGS): Promise<SearchAnswer> {
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
   const { sql, params } = compileSearch(expr, { table: request.table, startNs: request.startNs, endNs: request.endNs, limit: request.limit, after });
   let rows: Array<Omit<TraceSummary, 'spanCount' | 'errorCount'> & { spanCount: string; errorCount: string }>;
   try {
-    rows = await (await client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: SEARCH_SETTINGS })).json();
+    rows = await (await client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings })).json();
   } catch (err) {
     throw regexError(err, expr) ?? err;
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { EncryptionConfig } from './config.js';
 
 export const KEY_BYTES = 32;
@@ -75,22 +75,34 @@ export function parseKey(raw: Buffer, what: string): Buffer {
 
 /** Reads a key file; refuses one that others can read (like ssh with its private keys). */
 export function readKeyFile(file: string, what: string): Buffer {
-  let mode: number;
+  const failed = (err: unknown) => new KeyringError(what, `cannot read key file '${file}': ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  // One descriptor for the check and the read: the file checked is the file read (no swap between them).
+  let fd: number;
   try {
-    mode = statSync(file).mode;
+    fd = openSync(file, 'r');
   } catch (err) {
-    throw new KeyringError(what, `cannot read key file '${file}': ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw failed(err);
   }
-  if ((mode & 0o077) !== 0) {
-    throw new KeyringError(what, `key file '${file}' is readable or writable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it`);
-  }
-  let raw: Buffer;
   try {
-    raw = readFileSync(file);
-  } catch (err) {
-    throw new KeyringError(what, `cannot read key file '${file}': ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    let mode: number;
+    try {
+      mode = fstatSync(fd).mode;
+    } catch (err) {
+      throw failed(err);
+    }
+    if ((mode & 0o077) !== 0) {
+      throw new KeyringError(what, `key file '${file}' is readable or writable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it`);
+    }
+    let raw: Buffer;
+    try {
+      raw = readFileSync(fd);
+    } catch (err) {
+      throw failed(err);
+    }
+    return parseKey(raw, what);
+  } finally {
+    closeSync(fd);
   }
-  return parseKey(raw, what);
 }
 
 function readKeyEnv(name: string, env: NodeJS.ProcessEnv, what: string): Buffer {

@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { Keyring, KeyringError, loadKeyring } from './keyring.js';
@@ -6,7 +6,8 @@ import { Keyring, KeyringError, loadKeyring } from './keyring.js';
 /** Whether `path` is `dir` or inside it. */
 function inside(dir: string, path: string): boolean {
   const rel = relative(resolve(dir), resolve(path));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  // `..` as the first component, not as a prefix: `<data_dir>/..spans` is inside.
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /**
