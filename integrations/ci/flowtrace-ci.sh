@@ -19,7 +19,7 @@
 #   FLOWTRACE_ASSERT_FILE    assertions in YAML for `assert` (optional: flags can be given instead)
 #   FLOWTRACE_ASSERT_TIMEOUT how long `assert` waits for late spans (default 30s)
 #   FLOWTRACE_READY_TIMEOUT  seconds `start` waits for the collector (default 120)
-#   FLOWTRACE_INSTALL        1 (default): `npm ci` and build when the checkout has no build yet
+#   FLOWTRACE_INSTALL        1 (default): `npm install` (which builds) when the checkout has no build yet
 #
 # After `start`, the settings for the tests are in $FLOWTRACE_CI_DIR/env (`. "$FLOWTRACE_CI_DIR/env"`)
 # and, on GitHub, in $GITHUB_ENV: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -97,8 +97,10 @@ cmd_start() {
   private_dir
   if pid=$(running_pid); then die "a collector started here is already running (pid $pid); run stop first"; fi
   if [[ "${FLOWTRACE_INSTALL:-1}" == 1 && ! -f "$FLOWTRACE_HOME/dist/collector/src/cli/main.js" ]]; then
-    log "installing and building FlowTrace in $FLOWTRACE_HOME (npm ci, npm run build)"
-    (cd "$FLOWTRACE_HOME" && npm ci --no-audit --no-fund >&2 && npm run build >&2)
+    # The README's install: npm install (its prepare script builds). Not npm ci: chdb's optional
+    # packages for other platforms make a lock-exact install fail on some registries.
+    log "installing and building FlowTrace in $FLOWTRACE_HOME (npm install)"
+    (cd "$FLOWTRACE_HOME" && npm install --no-audit --no-fund >&2)
   fi
   local run_id=${FLOWTRACE_CI_RUN_ID:-$(default_run_id)}
   [[ "$run_id" =~ ^[A-Za-z0-9._:/-]{1,128}$ ]] || die "FLOWTRACE_CI_RUN_ID: 1 to 128 letters, digits or ._:/- expected"

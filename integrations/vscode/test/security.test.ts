@@ -102,3 +102,16 @@ describe('the waterfall page', () => {
     expect(() => waterfallHtml(model, { nonce: `${nonce}' 'unsafe-inline` })).toThrow(/nonce/);
   });
 });
+
+describe('the token crosses the network only encrypted', () => {
+  it('refuses an http:// collector URL off this machine, and takes http:// to loopback and https:// anywhere', async () => {
+    const { parseCollectorUrl, CollectorError } = await import('../src/core/api-client.js');
+    for (const remote of ['http://ft.example.com:8686', 'http://10.0.0.5:8686', 'http://[2001:db8::1]:8686', 'http://127.0.0.1.example.com:8686']) {
+      expect(() => parseCollectorUrl(remote), remote).toThrow(CollectorError);
+      expect(() => parseCollectorUrl(remote), remote).toThrow(/http:\/\/ only to this machine/);
+    }
+    for (const local of ['http://127.0.0.1:8686', 'http://localhost:8686', 'http://[::1]:8686', 'http://127.0.0.2:9000', 'https://ft.example.com', 'https://10.0.0.5:8686']) {
+      expect(parseCollectorUrl(local).protocol, local).toMatch(/^https?:$/);
+    }
+  });
+});

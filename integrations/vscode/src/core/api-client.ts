@@ -40,8 +40,19 @@ export function parseCollectorUrl(text: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CollectorError(`collector URL: expected http:// or https://, got ${url.protocol}`);
   if (url.username !== '' || url.password !== '') throw new CollectorError('collector URL: no credentials in the URL; the token is asked for by "FlowTrace: Connect to a Collector"');
   if (url.search !== '' || url.hash !== '') throw new CollectorError('collector URL: no query or fragment');
+  // The token travels in every request's header: in clear only to this machine.
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new CollectorError(
+      `collector URL: http:// only to this machine (127.0.0.1, ::1, localhost), the token would cross the network in clear; use https://, or forward the port to 127.0.0.1 (kubectl port-forward, ssh -L)`,
+    );
+  }
   url.pathname = url.pathname.replace(/\/+$/, '');
   return url;
+}
+
+/** 127.0.0.0/8, ::1 and localhost, as URL.hostname writes them. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** 32 hex digits, as the API takes them (a 16-digit ID is zero-padded, as the collector does). */
