@@ -22,13 +22,15 @@ COPY collector ./collector
 COPY exporters ./exporters
 COPY bin ./bin
 COPY dashboard ./dashboard
-# Installing runs `prepare` (the TypeScript build and the dashboard's Vite build); then only the
-# runtime dependencies stay. The workspaces' links go too: the collector never loads the Node
-# agent, and serves the dashboard's built files, not its sources.
+# A workspace the root build builds (the VS Code extension's bundle): present so `prepare` runs whole.
+COPY integrations/vscode ./integrations/vscode
+# Installing runs `prepare` (the TypeScript build, the dashboard's Vite build, the extension's
+# bundle); then only the runtime dependencies stay. The workspaces' links go too: the collector
+# never loads the Node agent or the extension, and serves the dashboard's built files, not its sources.
 # (`npm install`, not `npm ci`: the lock file lists only the linux-x64 build of the embedded engine.)
 RUN npm install --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/@flowtrace
+ && rm -rf node_modules/@flowtrace node_modules/flowtrace-vscode
 
 FROM ${BASE_IMAGE}
 ARG FLOWTRACE_UID=10001
