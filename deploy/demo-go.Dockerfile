@@ -50,6 +50,7 @@ COPY agents/go/cmd cmd
 COPY agents/go/flowtrace flowtrace
 COPY agents/go/ftgin ftgin
 COPY agents/go/ftgrpc ftgrpc
+COPY agents/go/ftzap ftzap
 COPY agents/go/internal internal
 COPY agents/go/examples/gin-service examples/gin-service
 # The README's two commands: the tool, then the service built through it (the module's own packages
