@@ -156,15 +156,7 @@ export class OtlpHttpReceiver {
     try {
       await this.ingest.accept('http', decoded, { principal: this.principals.get(req), remoteAddress: req.socket.remoteAddress, bytes: body.length });
     } catch (err) {
-      if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
-      if (err instanceof PipelineUnavailableError) {
-        req.log.error({ err }, 'OTLP/HTTP export failed in the pipeline; the client is told to retry');
-        reply.header('retry-after', String(err.retryAfterSeconds));
-        return sendStatus(req, reply, 503, GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds);
-      }
-      if (!(err instanceof QueueFullError)) throw err;
-      reply.header('retry-after', String(err.retryAfterSeconds));
-      return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
+      return refuseAccepted(req, reply, err, 'export');
     }
     if (json) return reply.code(200).type(JSON_TYPE).send(exportTraceResponseJson(decoded.rejectedSpans, decoded.rejectionMessage));
     return reply.code(200).type(PROTOBUF).send(Buffer.from(encodeExportTraceResponse(decoded.rejectedSpans, decoded.rejectionMessage)));
@@ -204,19 +196,24 @@ export class OtlpHttpReceiver {
       await logs.accept('http', decoded, { principal: this.principals.get(req), remoteAddress: req.socket.remoteAddress, bytes: body.length });
     } catch (err) {
       if (err instanceof LogsUnimplementedError) return sendStatus(req, reply, 501, GrpcCode.UNIMPLEMENTED, err.message);
-      if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
-      if (err instanceof PipelineUnavailableError) {
-        req.log.error({ err }, 'OTLP/HTTP logs export failed in the pipeline; the client is told to retry');
-        reply.header('retry-after', String(err.retryAfterSeconds));
-        return sendStatus(req, reply, 503, GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds);
-      }
-      if (!(err instanceof QueueFullError)) throw err;
-      reply.header('retry-after', String(err.retryAfterSeconds));
-      return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
+      return refuseAccepted(req, reply, err, 'logs export');
     }
     if (json) return reply.code(200).type(JSON_TYPE).send(exportLogsResponseJson(decoded.rejectedRecords, decoded.rejectionMessage));
     return reply.code(200).type(PROTOBUF).send(Buffer.from(encodeExportLogsResponse(decoded.rejectedRecords, decoded.rejectionMessage)));
   }
+}
+
+/** What the client is told when the pipeline refuses or fails an export (spans and logs alike); anything else is thrown on. */
+function refuseAccepted(req: FastifyRequest, reply: FastifyReply, err: unknown, what: string) {
+  if (err instanceof RequestTooLargeError) return sendStatus(req, reply, 413, GrpcCode.RESOURCE_EXHAUSTED, err.message);
+  if (err instanceof PipelineUnavailableError) {
+    req.log.error({ err }, `OTLP/HTTP ${what} failed in the pipeline; the client is told to retry`);
+    reply.header('retry-after', String(err.retryAfterSeconds));
+    return sendStatus(req, reply, 503, GrpcCode.UNAVAILABLE, err.message, err.retryAfterSeconds);
+  }
+  if (!(err instanceof QueueFullError)) throw err;
+  reply.header('retry-after', String(err.retryAfterSeconds));
+  return sendStatus(req, reply, 429, GrpcCode.RESOURCE_EXHAUSTED, err.message, err.retryAfterSeconds);
 }
 
 function isLogsPath(req: FastifyRequest): boolean {
